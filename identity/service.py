@@ -1,0 +1,267 @@
+"""Identity use cases: login, sessions, accounts, second factor, audit.
+
+Time comes in as ``now``; the store and the hasher are injected.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from identity import totp
+from identity.audit import AuditEntry, Outcome
+from identity.authorize import Principal, may_grant
+from identity.errors import (
+    InvalidCredentials,
+    InvalidTotpCode,
+    LoginThrottled,
+    NotAllowed,
+    SecondFactorRequired,
+    UserNotFound,
+)
+from identity.passwords import PasswordHasher, check_password_policy
+from identity.scope import Target
+from identity.sessions import TOUCH_EVERY, SessionKind, new_token, policy_for, token_digest
+from identity.store import IdentityStore
+from identity.throttle import ACCOUNT_POLICY, ADDRESS_POLICY, record_failure, retry_after
+from identity.users import NewUser, User, validate_new_user
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Login:
+    """A successful login: the user and the session token to hand out once."""
+
+    user: User
+    token: str
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asks for an administrative change: a principal, or a named system actor."""
+
+    principal: Principal | None
+    name: str
+    region: str | None = None
+    address: str | None = None
+
+    @classmethod
+    def cli(cls) -> Actor:
+        return cls(None, "cli")
+
+
+class IdentityService:
+    def __init__(self, store: IdentityStore, hasher: PasswordHasher) -> None:
+        self._store = store
+        self._hasher = hasher
+
+    # login ---------------------------------------------------------------
+    def login(
+        self,
+        username: str,
+        password: str,
+        now: datetime,
+        *,
+        totp_code: str | None = None,
+        address: str | None = None,
+        user_agent: str | None = None,
+        kind: SessionKind = SessionKind.PAGE,
+    ) -> Login:
+        """Check credentials and open a session.
+
+        Raises ``LoginThrottled``, ``InvalidCredentials`` or ``SecondFactorRequired``.
+        Failures count against both the account name and the address, whether or
+        not the account exists.
+        """
+        username = username.strip().lower()
+        keys = [("account", f"account:{username}"), ("address", f"address:{address or '-'}")]
+        wait = max(retry_after(self._store.failure_window(key), now) for _, key in keys)
+        if wait:
+            self._audit_login(username, None, Outcome.DENIED, now, address, {"throttled": wait})
+            raise LoginThrottled(wait)
+
+        found = self._store.credentials(username)
+        usable = found is not None and found.user.active
+        stored_hash = found.password_hash if found is not None and usable else None
+        if not self._hasher.verify(stored_hash, password) or found is None:
+            self._fail(keys, username, None, now, address, "password")
+            raise InvalidCredentials("wrong username or password")
+
+        user = found.user
+        if user.totp_enabled and found.totp_secret:
+            if not totp_code:
+                raise SecondFactorRequired("enter the code from your authenticator app")
+            counter = totp.verify(
+                found.totp_secret, totp_code, now.timestamp(), after=found.totp_last_counter
+            )
+            if counter is None:
+                self._fail(keys, username, user, now, address, "totp")
+                raise InvalidCredentials("wrong username, password or code")
+            self._store.update_user(user.id, totp_last_counter=counter)
+
+        self._store.clear_failure_window(keys[0][1])
+        if self._hasher.needs_rehash(found.password_hash):
+            self._store.update_user(user.id, password_hash=self._hasher.hash(password))
+        token = new_token()
+        self._store.add_session(user.id, token_digest(token), kind, now, address, user_agent)
+        self._audit_login(username, user, Outcome.SUCCESS, now, address, {"kind": kind.value})
+        logger.info("Identity login %s (%s) from %s", username, kind.value, address)
+        return Login(user, token)
+
+    def _fail(
+        self,
+        keys: list[tuple[str, str]],
+        username: str,
+        user: User | None,
+        now: datetime,
+        address: str | None,
+        why: str,
+    ) -> None:
+        for name, key in keys:
+            policy = ACCOUNT_POLICY if name == "account" else ADDRESS_POLICY
+            window = record_failure(self._store.failure_window(key), key, policy, now)
+            self._store.save_failure_window(window)
+        self._audit_login(username, user, Outcome.FAILURE, now, address, {"reason": why})
+
+    def _audit_login(
+        self,
+        username: str,
+        user: User | None,
+        outcome: Outcome,
+        now: datetime,
+        address: str | None,
+        detail: Mapping[str, Any],
+    ) -> None:
+        self._store.append_audit(
+            AuditEntry(
+                at=now,
+                action="login",
+                outcome=outcome,
+                target=f"user:{username}",
+                actor_id=user.id if user else None,
+                actor=username,
+                region=user.home_region if user else None,
+                address=address,
+                detail=detail,
+            )
+        )
+
+    # sessions --------------------------------------------------------------
+    def authenticate(self, token: str, now: datetime) -> User | None:
+        """The active user behind a session token, or ``None``."""
+        found = self._store.session(token_digest(token))
+        if found is None:
+            return None
+        session, user = found
+        if not user.active or not session.alive(policy_for(user.role, session.kind), now):
+            return None
+        if now - session.last_seen_at >= TOUCH_EVERY:
+            self._store.touch_session(session.id, now)
+        return user
+
+    def logout(self, token: str, now: datetime) -> None:
+        self._store.revoke_session(token_digest(token), now)
+
+    # accounts ----------------------------------------------------------------
+    def create_user(
+        self, actor: Actor, spec: NewUser, target: Target, home_region: str | None, now: datetime
+    ) -> User:
+        """Create an account; ``target`` is its scope as a rights target.
+
+        The CLI (``Actor.cli()``) may create any account; a principal only what
+        ``may_grant`` allows. Every attempt is audited.
+        """
+        detail = {"role": spec.role.value, "scope": str(spec.scope)}
+        try:
+            if actor.principal is not None:
+                may_grant(actor.principal, spec.role, target).enforce()
+            validate_new_user(spec)
+            user = self._store.add_user(spec, self._hasher.hash(spec.password), home_region, now)
+        except Exception as exc:
+            outcome = Outcome.DENIED if isinstance(exc, NotAllowed) else Outcome.FAILURE
+            self._audit(actor, "user.create", f"user:{spec.username}", outcome, now, detail)
+            raise
+        self._audit(actor, "user.create", f"user:{user.username}", Outcome.SUCCESS, now, detail)
+        return user
+
+    def user(self, user_id: int) -> User:
+        user = self._store.user(user_id)
+        if user is None:
+            raise UserNotFound(f"no user {user_id}")
+        return user
+
+    def users_visible_to(self, principal: Principal) -> list[User]:
+        return self._store.users_in(principal.scope)
+
+    def change_password(self, actor: Actor, user: User, new_password: str, now: datetime) -> None:
+        check_password_policy(new_password)
+        self._store.update_user(
+            user.id, password_hash=self._hasher.hash(new_password), password_changed_at=now
+        )
+        self._store.revoke_user_sessions(user.id, now)
+        self._audit(actor, "user.password", f"user:{user.username}", Outcome.SUCCESS, now, {})
+
+    # second factor -------------------------------------------------------------
+    def begin_totp(self, actor: Actor, user: User, now: datetime) -> tuple[str, str]:
+        """A fresh secret and its ``otpauth://`` URI; active once confirmed."""
+        secret = totp.new_secret()
+        self._store.update_user(user.id, totp_secret=secret, totp_enabled=False)
+        self._audit(actor, "totp.begin", f"user:{user.username}", Outcome.SUCCESS, now, {})
+        return secret, totp.provisioning_uri(secret, user.username)
+
+    def confirm_totp(self, actor: Actor, user: User, code: str, now: datetime) -> None:
+        found = self._store.credentials(user.username)
+        secret = found.totp_secret if found else None
+        counter = totp.verify(secret, code, now.timestamp()) if secret else None
+        if counter is None:
+            self._audit(actor, "totp.enable", f"user:{user.username}", Outcome.FAILURE, now, {})
+            raise InvalidTotpCode("the code does not match; check the phone's clock")
+        self._store.update_user(user.id, totp_enabled=True, totp_last_counter=counter)
+        self._audit(actor, "totp.enable", f"user:{user.username}", Outcome.SUCCESS, now, {})
+
+    # audit ---------------------------------------------------------------------
+    def audit_visible_to(self, principal: Principal, limit: int = 200) -> list[AuditEntry]:
+        region = principal.scope.region
+        if region is None:
+            return []
+        return self._store.audit_entries(region, limit)
+
+    def _audit(
+        self,
+        actor: Actor,
+        action: str,
+        target: str,
+        outcome: Outcome,
+        now: datetime,
+        detail: Mapping[str, Any],
+    ) -> None:
+        principal = actor.principal
+        self._store.append_audit(
+            AuditEntry(
+                at=now,
+                action=action,
+                outcome=outcome,
+                target=target,
+                actor_id=principal.user_id if principal else None,
+                actor=principal.username if principal else actor.name,
+                region=actor.region,
+                address=actor.address,
+                detail=detail,
+            )
+        )
+
+    def record(
+        self,
+        actor: Actor,
+        action: str,
+        target: str,
+        outcome: Outcome,
+        now: datetime,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Append an audit entry for a change made by another package's service."""
+        self._audit(actor, action, target, outcome, now, detail or {})

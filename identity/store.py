@@ -1,0 +1,226 @@
+"""SQL storage for identity (SQLite or PostgreSQL through SQLAlchemy Core)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, Row, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from identity.audit import AuditEntry, Outcome
+from identity.errors import UserExists
+from identity.roles import Role
+from identity.scope import Scope, region_prefix
+from identity.sessions import Session, SessionKind
+from identity.tables import audit_log, login_failures, sessions, users
+from identity.throttle import FailureWindow
+from identity.users import NewUser, User
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A user with what login needs to check."""
+
+    user: User
+    password_hash: str
+    totp_secret: str | None
+    totp_last_counter: int
+
+
+def _user(row: Row[Any]) -> User:
+    return User(
+        id=row.id,
+        username=row.username,
+        display_name=row.display_name,
+        role=Role(row.role),
+        scope=Scope(region=row.scope_region, school=row.scope_school),
+        home_region=row.home_region,
+        active=row.active,
+        totp_enabled=row.totp_enabled,
+        created_at=row.created_at,
+    )
+
+
+class IdentityStore:
+    """Users, sessions, login failures and the audit log."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    # users -------------------------------------------------------------
+    def add_user(
+        self, spec: NewUser, password_hash: str, home_region: str | None, now: datetime
+    ) -> User:
+        values = {
+            "username": spec.username,
+            "display_name": spec.display_name.strip(),
+            "password_hash": password_hash,
+            "role": spec.role.value,
+            "scope_region": spec.scope.region,
+            "scope_school": spec.scope.school,
+            "home_region": home_region,
+            "active": True,
+            "totp_enabled": False,
+            "totp_last_counter": -1,
+            "created_at": now,
+            "password_changed_at": now,
+        }
+        try:
+            with self._engine.begin() as conn:
+                row = conn.execute(insert(users).values(values).returning(users)).one()
+        except IntegrityError as exc:
+            raise UserExists(f"username {spec.username!r} is taken") from exc
+        return _user(row)
+
+    def credentials(self, username: str) -> Credentials | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(select(users).where(users.c.username == username)).first()
+        if row is None:
+            return None
+        return Credentials(_user(row), row.password_hash, row.totp_secret, row.totp_last_counter)
+
+    def user(self, user_id: int) -> User | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(select(users).where(users.c.id == user_id)).first()
+        return None if row is None else _user(row)
+
+    def users_in(self, scope: Scope) -> list[User]:
+        query = select(users).order_by(users.c.username)
+        if scope.school is not None:
+            query = query.where(users.c.scope_school == scope.school)
+        else:
+            assert scope.region is not None
+            query = query.where(users.c.home_region.startswith(region_prefix(scope.region)))
+        with self._engine.connect() as conn:
+            return [_user(row) for row in conn.execute(query)]
+
+    def update_user(self, user_id: int, **values: Any) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(update(users).where(users.c.id == user_id).values(**values))
+
+    # sessions ----------------------------------------------------------
+    def add_session(
+        self,
+        user_id: int,
+        digest: str,
+        kind: SessionKind,
+        now: datetime,
+        address: str | None,
+        user_agent: str | None,
+    ) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(
+                insert(sessions).values(
+                    token_digest=digest,
+                    user_id=user_id,
+                    kind=kind.value,
+                    created_at=now,
+                    last_seen_at=now,
+                    address=address,
+                    user_agent=(user_agent or "")[:255],
+                )
+            )
+
+    def session(self, digest: str) -> tuple[Session, User] | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(select(sessions).where(sessions.c.token_digest == digest)).first()
+            if row is None:
+                return None
+            user_row = conn.execute(select(users).where(users.c.id == row.user_id)).one()
+        session = Session(
+            id=row.id,
+            user_id=row.user_id,
+            kind=SessionKind(row.kind),
+            created_at=row.created_at,
+            last_seen_at=row.last_seen_at,
+            revoked=row.revoked_at is not None,
+        )
+        return session, _user(user_row)
+
+    def touch_session(self, session_id: int, now: datetime) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(
+                update(sessions).where(sessions.c.id == session_id).values(last_seen_at=now)
+            )
+
+    def revoke_session(self, digest: str, now: datetime) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(
+                update(sessions)
+                .where(sessions.c.token_digest == digest, sessions.c.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+
+    def revoke_user_sessions(self, user_id: int, now: datetime) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(
+                update(sessions)
+                .where(sessions.c.user_id == user_id, sessions.c.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+
+    # login failures ----------------------------------------------------
+    def failure_window(self, key: str) -> FailureWindow | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(select(login_failures).where(login_failures.c.key == key)).first()
+        if row is None:
+            return None
+        return FailureWindow(row.key, row.failures, row.started, row.locked_until)
+
+    def save_failure_window(self, window: FailureWindow) -> None:
+        values = {
+            "failures": window.failures,
+            "started": window.started,
+            "locked_until": window.locked_until,
+        }
+        with self._engine.begin() as conn:
+            done = conn.execute(
+                update(login_failures).where(login_failures.c.key == window.key).values(values)
+            )
+            if done.rowcount == 0:
+                conn.execute(insert(login_failures).values(key=window.key, **values))
+
+    def clear_failure_window(self, key: str) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(login_failures.delete().where(login_failures.c.key == key))
+
+    # audit -------------------------------------------------------------
+    def append_audit(self, entry: AuditEntry) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(
+                insert(audit_log).values(
+                    at=entry.at,
+                    action=entry.action,
+                    outcome=entry.outcome.value,
+                    target=entry.target[:255],
+                    actor_id=entry.actor_id,
+                    actor=entry.actor,
+                    region=entry.region,
+                    address=entry.address,
+                    detail=dict(entry.detail),
+                )
+            )
+
+    def audit_entries(self, region: str | None, limit: int = 200) -> list[AuditEntry]:
+        """Newest first; ``region`` limits to entries whose actor lives in it."""
+        query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+        if region is not None:
+            query = query.where(audit_log.c.region.startswith(region_prefix(region)))
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [
+            AuditEntry(
+                at=row.at,
+                action=row.action,
+                outcome=Outcome(row.outcome),
+                target=row.target,
+                actor_id=row.actor_id,
+                actor=row.actor,
+                region=row.region,
+                address=row.address,
+                detail=row.detail,
+            )
+            for row in rows
+        ]

@@ -1,0 +1,196 @@
+"""The ``sanke`` command: serve, demo, db upgrade, user create, bench."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from sqlalchemy import Engine
+
+from identity.authorize import scope_target
+from identity.errors import IdentityError
+from identity.passwords import PasswordHasher
+from identity.roles import Role
+from identity.scope import Scope
+from identity.service import Actor, IdentityService
+from identity.store import IdentityStore
+from identity.users import NewUser
+from scheduler.store import DirectoryStore
+from web import demo as demo_data
+from web.database import DatabaseUnavailable, current_revision, make_engine, upgrade
+from web.settings import Environment, SankeSettings, SettingsError, load_settings
+
+app = typer.Typer(help="Sanke 三课: three-classroom scheduling, live lessons and review.")
+db_app = typer.Typer(help="Database schema.")
+user_app = typer.Typer(help="Accounts.")
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+
+BENCHMARKS = Path("tests/benchmarks")
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    typer.echo(f"sanke: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _settings(**overrides: object) -> SankeSettings:
+    try:
+        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+    except SettingsError as exc:
+        _fail(str(exc))
+
+
+def _migrated_engine(settings: SankeSettings) -> Engine:
+    engine = make_engine(settings.effective_database_url)
+    try:
+        upgrade(engine)
+    except DatabaseUnavailable as exc:
+        _fail(f"{exc}. Check SANKE_DATABASE_URL and that the database server is running.", 3)
+    return engine
+
+
+def _port_free(host: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            _fail(f"cannot listen on {host}:{port} ({exc.strerror}); set SANKE_PORT or --port")
+
+
+def _run(settings: SankeSettings, engine: Engine) -> None:
+    import uvicorn
+
+    from web.app import create_app
+
+    try:
+        application = create_app(settings, engine=engine)
+    except SettingsError as exc:
+        _fail(str(exc))
+    uvicorn.run(application, host=settings.host, port=settings.port, log_level="info")
+
+
+def _setup_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+) -> None:
+    """Run Sanke: migrate the database, then serve the pages and the API."""
+    _setup_logging()
+    settings = _settings(host=host, port=port)
+    _port_free(settings.host, settings.port)
+    engine = _migrated_engine(settings)
+    typer.echo(f"Sanke listening on {settings.base_url}/login")
+    _run(settings, engine)
+
+
+@app.command()
+def demo(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Only load the demo data.")] = False,
+) -> None:
+    """Create the fictional county 青溪县 with an account for every role, and serve it."""
+    _setup_logging()
+    data_dir = os.environ.get("SANKE_DATA_DIR") or "var/demo"
+    settings = _settings(env=Environment.DEVELOPMENT, data_dir=data_dir, host=host, port=port)
+    if not no_serve:
+        _port_free(settings.host, settings.port)
+    engine = _migrated_engine(settings)
+    identity = IdentityService(IdentityStore(engine), PasswordHasher())
+    demo_data.install(DirectoryStore(engine), identity, datetime.now(UTC))
+    typer.echo("")
+    typer.echo(f"Sanke demo · 青溪县 · open {settings.base_url}/login")
+    typer.echo(f"Every demo account's password is: {demo_data.DEMO_PASSWORD}")
+    for account in demo_data.accounts():
+        user = account.user
+        typer.echo(f"  {user.username:<18} {user.role.value:<20} {account.note}")
+    typer.echo("")
+    if not no_serve:
+        _run(settings, engine)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    settings = _settings()
+    engine = _migrated_engine(settings)
+    typer.echo(f"database at revision {current_revision(engine)}")
+
+
+@user_app.command("create")
+def user_create(
+    username: str,
+    name: Annotated[str, typer.Option(help="Display name, e.g. 王晓燕.")],
+    role: Annotated[Role, typer.Option(help="One of the roles of DESIGN.md §8.")],
+    region: Annotated[str | None, typer.Option(help="Region code, for region roles.")] = None,
+    school: Annotated[str | None, typer.Option(help="School id, for school roles.")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Create an account (audited as made by the CLI)."""
+    settings = _settings()
+    engine = _migrated_engine(settings)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            _fail("the two passwords differ")
+    home = region
+    try:
+        scope = Scope(region=region, school=school)
+        if school is not None:
+            found = DirectoryStore(engine).school(school)
+            if found is None:
+                _fail(f"no school {school!r}; import the directory first")
+            home = found.region
+        identity = IdentityService(IdentityStore(engine), PasswordHasher())
+        user = identity.create_user(
+            Actor.cli(),
+            NewUser(username, name, password, role, scope),
+            scope_target(scope, home),
+            home,
+            datetime.now(UTC),
+        )
+    except IdentityError as exc:
+        _fail(str(exc))
+    typer.echo(f"created {user.username} ({user.role.value}, {user.scope})")
+
+
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def bench(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Argument(help="Benchmark to run; omit to list.")] = None,
+) -> None:
+    """Run a benchmark from tests/benchmarks (JSON on standard output)."""
+    available = sorted(p.stem.removeprefix("bench_") for p in BENCHMARKS.glob("bench_*.py"))
+    if name is None:
+        typer.echo(json.dumps({"benchmarks": available}))
+        return
+    if name not in available:
+        _fail(f"no benchmark {name!r}; available: {', '.join(available) or 'none'}")
+    script = BENCHMARKS / f"bench_{name}.py"
+    raise typer.Exit(subprocess.call([sys.executable, str(script), *ctx.args]))
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,45 @@
+"""Rendering pages: templates with the language, the user and the live-state banner."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from web.i18n import COOKIE, LANGS, Lang, translate
+
+TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def render(
+    request: Request,
+    name: str,
+    lang: Lang,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """Render ``name``; remembers a ``?lang=`` choice in a cookie."""
+    services = request.app.state.services
+    live = services.live
+    response = TEMPLATES.TemplateResponse(
+        request,
+        name,
+        {
+            "lang": lang,
+            "other_lang": "en" if lang == "zh-CN" else "zh-CN",
+            "t": partial(translate, lang),
+            "user": getattr(request.state, "user", None),
+            "degraded": bool(live and live.health.degraded),
+            **context,
+        },
+        status_code=status_code,
+    )
+    chosen = request.query_params.get("lang")
+    if chosen in LANGS or chosen == "zh":
+        response.set_cookie(COOKIE, lang, max_age=365 * 86400, samesite="lax")
+    return response

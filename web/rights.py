@@ -1,0 +1,119 @@
+"""Every route declares exactly one rule; ``check_rules`` refuses an app that has not.
+
+Rules are FastAPI dependencies built here: ``public()``, ``signed_in()`` or
+``allowed(action)``. Each calls ``identity.authorize.authorize``, the one
+authorisation function. Checks that depend on a particular object (this school,
+this lesson) call ``authorize`` again with that object as the target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
+from starlette.routing import BaseRoute, Mount
+
+from identity.authorize import Principal, authorize
+from identity.roles import Action
+from identity.users import User
+from web.deps import current_user
+
+_RULE = "__sanke_rule__"
+
+#: Routes FastAPI adds itself (API docs, development only) and the static files.
+FRAMEWORK_ROUTES = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+STATIC_MOUNTS = frozenset({"/static"})
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str  # "public", "signed_in" or an Action value
+
+
+class UncoveredRoute(Exception):
+    """A route has no rule (or more than one); the message lists them."""
+
+
+def _tag(dependency: Callable[..., Any], rule: Rule) -> Callable[..., Any]:
+    setattr(dependency, _RULE, rule)
+    return dependency
+
+
+def public() -> Any:
+    """Anyone, signed in or not (the login page, health)."""
+
+    async def rule_public() -> None:
+        return None
+
+    return Depends(_tag(rule_public, Rule("public")))
+
+
+def signed_in() -> Any:
+    """Any signed-in user, acting on their own account (``account.self``)."""
+
+    def rule_signed_in(user: Annotated[User | None, Depends(current_user)]) -> User:
+        principal = user.principal() if user is not None else None
+        authorize(principal, Action.ACCOUNT_SELF, None).enforce()
+        assert user is not None
+        return user
+
+    return Depends(_tag(rule_signed_in, Rule("signed_in")))
+
+
+def allowed(action: Action) -> Any:
+    """A signed-in user whose role may do ``action`` (scope checked on the object)."""
+
+    def rule_allowed(user: Annotated[User | None, Depends(current_user)]) -> Principal:
+        principal = user.principal() if user is not None else None
+        authorize(principal, action, None).enforce()
+        assert principal is not None
+        return principal
+
+    return Depends(_tag(rule_allowed, Rule(action.value)))
+
+
+def _rules(dependant: Dependant) -> Iterator[Rule]:
+    rule = getattr(dependant.call, _RULE, None)
+    if rule is not None:
+        yield rule
+    for sub in dependant.dependencies:
+        yield from _rules(sub)
+
+
+def _routes(app: FastAPI) -> Iterator[tuple[str, BaseRoute, Dependant | None]]:
+    """Every route as the app serves it (path with prefixes), with its dependant."""
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        dependant = getattr(context, "dependant", None) if isinstance(route, APIRoute) else None
+        yield context.path or "?", route, dependant
+
+
+def route_rules(app: FastAPI) -> dict[str, list[Rule]]:
+    """``"GET /path"`` → the rules its dependencies declare."""
+    table: dict[str, list[Rule]] = {}
+    for path, route, dependant in _routes(app):
+        if isinstance(route, APIRoute):
+            rules = list(_rules(dependant or route.dependant))
+            for method in sorted(route.methods or ()):
+                table[f"{method} {path}"] = rules
+    return table
+
+
+def check_rules(app: FastAPI) -> None:
+    """Raise ``UncoveredRoute`` unless every route has exactly one rule."""
+    problems = [
+        f"{key}: {len(rules)} rules" for key, rules in route_rules(app).items() if len(rules) != 1
+    ]
+    for path, route, _ in _routes(app):
+        if isinstance(route, APIRoute):
+            continue
+        if isinstance(route, Mount) and path in STATIC_MOUNTS:
+            continue
+        if path not in FRAMEWORK_ROUTES:
+            problems.append(f"{path}: not an API route, so it cannot carry a rule")
+    if problems:
+        raise UncoveredRoute("routes without exactly one rule: " + "; ".join(problems))

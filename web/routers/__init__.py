@@ -1,0 +1,1 @@
+"""One router per resource; every route declares its rule (see ``web.rights``)."""

@@ -1,0 +1,109 @@
+"""One's own account: the home page, profile, password, two-step verification."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse
+
+from identity.errors import IdentityError
+from identity.roles import Role
+from identity.scope import region_prefix
+from identity.service import Actor
+from identity.users import User
+from web.deps import LangDep, ServicesDep
+from web.errors import problem_for
+from web.pages import render
+from web.rights import signed_in
+from web.schemas import SchoolOut, UserOut
+
+router = APIRouter()
+
+SignedIn = Annotated[User, signed_in()]
+
+
+def actor_of(request: Request, user: User) -> Actor:
+    address = request.client.host if request.client else None
+    return Actor(user.principal(), user.username, user.home_region, address)
+
+
+@router.get("/api/v1/me")
+def me(user: SignedIn) -> UserOut:
+    return UserOut.of(user)
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, services: ServicesDep, lang: LangDep, user: SignedIn) -> HTMLResponse:
+    region = user.scope.region
+    prefix = region_prefix(region) if region else None
+    schools = services.directory.schools_in(prefix, user.scope.school)
+    return render(request, "home.html", lang, schools=[SchoolOut.of(s) for s in schools])
+
+
+@router.get("/account", response_class=HTMLResponse)
+def account(request: Request, lang: LangDep, user: SignedIn) -> HTMLResponse:
+    return render(request, "account.html", lang, totp_allowed=_totp_allowed(user))
+
+
+def _totp_allowed(user: User) -> bool:
+    return user.role is not Role.RECEIVING_CLASSROOM
+
+
+@router.post("/account/totp", response_class=HTMLResponse)
+def totp_begin(
+    request: Request, services: ServicesDep, lang: LangDep, user: SignedIn
+) -> HTMLResponse:
+    secret, uri = services.identity.begin_totp(actor_of(request, user), user, services.now())
+    return render(request, "account.html", lang, totp_allowed=True, secret=secret, uri=uri)
+
+
+@router.post("/account/totp/confirm", response_class=HTMLResponse)
+def totp_confirm(
+    request: Request,
+    services: ServicesDep,
+    lang: LangDep,
+    user: SignedIn,
+    code: Annotated[str, Form(max_length=12)],
+    secret: Annotated[str, Form(max_length=64)] = "",
+) -> HTMLResponse:
+    try:
+        services.identity.confirm_totp(actor_of(request, user), user, code, services.now())
+    except IdentityError as exc:
+        problem = problem_for(exc, lang)
+        return render(
+            request,
+            "account.html",
+            lang,
+            status_code=problem.status,
+            totp_allowed=True,
+            secret=secret,
+            error=problem.message,
+        )
+    request.state.user = services.identity.user(user.id)
+    return render(request, "account.html", lang, totp_allowed=True, saved=True)
+
+
+@router.post("/account/password", response_class=HTMLResponse)
+def change_password(
+    request: Request,
+    services: ServicesDep,
+    lang: LangDep,
+    user: SignedIn,
+    new_password: Annotated[str, Form(max_length=256)],
+) -> HTMLResponse:
+    try:
+        services.identity.change_password(
+            actor_of(request, user), user, new_password, services.now()
+        )
+    except IdentityError as exc:
+        problem = problem_for(exc, lang)
+        return render(
+            request,
+            "account.html",
+            lang,
+            status_code=problem.status,
+            totp_allowed=_totp_allowed(user),
+            error=problem.message,
+        )
+    return render(request, "account.html", lang, totp_allowed=_totp_allowed(user), saved=True)

@@ -1,0 +1,32 @@
+"""Health: is the database reachable, is live state ok or degraded."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from web.database import DatabaseUnavailable, check_database
+from web.deps import ServicesDep
+from web.rights import public
+
+router = APIRouter()
+
+
+@router.get("/health", dependencies=[public()])
+def health(services: ServicesDep) -> dict[str, Any]:
+    try:
+        check_database(services.engine)
+        database = "ok"
+    except DatabaseUnavailable:
+        database = "unavailable"
+    live = services.live
+    report = live.health.report if live else None
+    live_state = {
+        "backend": live.health.backend if live else "not started",
+        "state": report.state if report else "degraded",
+        "since": report.since if report else None,
+        "error": report.error if report else None,
+    }
+    ok = database == "ok" and live_state["state"] == "ok"
+    return {"status": "ok" if ok else "degraded", "database": database, "live_state": live_state}

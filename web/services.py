@@ -1,0 +1,104 @@
+"""Wiring: settings in, adapters chosen, services out."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from redis.asyncio import Redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
+from sqlalchemy import Engine
+
+from identity.passwords import PasswordHasher
+from identity.service import IdentityService
+from identity.store import IdentityStore
+from kernel.events import EventBus
+from kernel.health import LiveStateHealth
+from kernel.locks import Locks
+from kernel.memory_bus import MemoryEventBus
+from kernel.memory_locks import MemoryLocks
+from kernel.memory_presence import MemoryPresence
+from kernel.presence import Presence
+from kernel.redis_bus import RedisEventBus
+from kernel.redis_locks import RedisLocks
+from kernel.redis_presence import RedisPresence
+from scheduler.store import DirectoryStore
+from web.settings import Environment, SankeSettings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class LiveState:
+    """The live-state ports and their health, backed by one process or by Redis."""
+
+    bus: EventBus
+    presence: Presence
+    locks: Locks
+    health: LiveStateHealth
+    redis: Redis | None = None
+
+    async def aclose(self) -> None:
+        await self.bus.aclose()
+        if self.redis is not None:
+            await self.redis.aclose()
+
+
+def open_redis(url: str) -> Redis:
+    """A Redis client that fails fast, so an outage degrades pages instead of hanging them."""
+    return Redis.from_url(
+        url,
+        socket_connect_timeout=1.0,
+        socket_timeout=2.0,
+        retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=1),
+        health_check_interval=15,
+    )
+
+
+def open_live_state(redis_url: str | None) -> LiveState:
+    if redis_url is None:
+        health = LiveStateHealth("in-process")
+        return LiveState(MemoryEventBus(), MemoryPresence(), MemoryLocks(), health)
+    client = open_redis(redis_url)
+    health = LiveStateHealth("redis")
+    return LiveState(
+        RedisEventBus(client, health),
+        RedisPresence(client, health),
+        RedisLocks(client, health),
+        health,
+        client,
+    )
+
+
+@dataclass
+class Services:
+    """What the handlers use; built once by ``create_app``."""
+
+    settings: SankeSettings
+    secret: str
+    engine: Engine
+    identity: IdentityService
+    directory: DirectoryStore
+    live: LiveState | None = None  # opened in the app's lifespan, inside its event loop
+
+    @property
+    def development(self) -> bool:
+        return self.settings.env is Environment.DEVELOPMENT
+
+    def now(self) -> datetime:
+        """The one place handlers read the clock."""
+        return datetime.now(UTC)
+
+
+def build_services(
+    settings: SankeSettings, secret: str, engine: Engine, hasher: PasswordHasher | None = None
+) -> Services:
+    return Services(
+        settings=settings,
+        secret=secret,
+        engine=engine,
+        identity=IdentityService(IdentityStore(engine), hasher or PasswordHasher()),
+        directory=DirectoryStore(engine),
+    )

@@ -1,0 +1,176 @@
+"""Sanke's settings, read once from ``SANKE_*`` environment variables.
+
+Only ``web`` reads them; everything below receives plain values. A fresh install
+generates its own secret key and keeps it in the data directory; a placeholder
+secret is refused outside development.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class MediaBackend(StrEnum):
+    EMBEDDED = "embedded"
+    LIVEKIT = "livekit"
+
+
+class SettingsError(Exception):
+    """A setting is wrong or missing; the message is one line naming it."""
+
+
+_PLACEHOLDERS = {"", "change-me", "changeme", "secret", "dev", "development", "test", "sanke"}
+MIN_SECRET_LENGTH = 32
+
+
+class SankeSettings(BaseSettings):
+    """Every setting, with what it expects (shown when a value is wrong)."""
+
+    model_config = SettingsConfigDict(env_prefix="SANKE_", extra="ignore", frozen=True)
+
+    env: Environment = Field(Environment.PRODUCTION, description="'development' or 'production'")
+    data_dir: Path = Field(Path("var"), description="a writable directory")
+    database_url: str | None = Field(
+        None, description="sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/DB"
+    )
+    redis_url: str | None = Field(None, description="redis://HOST:PORT/DB, or empty")
+    media_backend: MediaBackend = Field(
+        MediaBackend.EMBEDDED, description="'embedded' or 'livekit'"
+    )
+    secret_key: SecretStr | None = Field(
+        None, description=f"a random string of at least {MIN_SECRET_LENGTH} characters"
+    )
+    host: str = Field("127.0.0.1", description="an address to listen on")
+    port: int = Field(8000, ge=1, le=65535, description="a port number from 1 to 65535")
+    public_url: str | None = Field(
+        None, description="the URL people open, e.g. https://sanke.example.edu.cn"
+    )
+    livekit_url: str | None = Field(None, description="wss://HOST of the LiveKit server")
+    livekit_api_key: str | None = Field(None, description="the LiveKit API key")
+    livekit_api_secret: SecretStr | None = Field(None, description="the LiveKit API secret")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        for prefix, driver in (
+            ("postgres://", "postgresql+psycopg://"),
+            ("postgresql://", "postgresql+psycopg://"),
+        ):
+            if value.startswith(prefix):
+                return driver + value[len(prefix) :]
+        if value.startswith(("sqlite:///", "postgresql+psycopg://")):
+            return value
+        raise ValueError("unsupported database")
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("not a redis:// URL")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("not an http(s) URL")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SankeSettings:
+        if self.secret_key is not None and self.env is not Environment.DEVELOPMENT:
+            key = self.secret_key.get_secret_value()
+            if key.strip().lower() in _PLACEHOLDERS or len(key) < MIN_SECRET_LENGTH:
+                raise ValueError("secret_key: a placeholder secret is refused outside development")
+        if self.media_backend is MediaBackend.LIVEKIT:
+            for name in ("livekit_url", "livekit_api_key", "livekit_api_secret"):
+                if not getattr(self, name):
+                    raise ValueError(f"{name}: required when SANKE_MEDIA_BACKEND=livekit")
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'sanke.db').resolve()}"
+
+    @property
+    def base_url(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return self.public_url or f"http://{host}:{self.port}"
+
+
+def _env_name(field: str) -> str:
+    return f"SANKE_{field.upper()}"
+
+
+def load_settings(**overrides: object) -> SankeSettings:
+    """Read settings from the environment; raise ``SettingsError`` with one clear line."""
+    try:
+        return SankeSettings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError(describe(exc)) from None
+
+
+def describe(exc: ValidationError) -> str:
+    """One line: which setting, what it expects, what it got."""
+    error = exc.errors()[0]
+    loc = [str(part) for part in error["loc"]]
+    message = str(error.get("msg", "invalid"))
+    if loc:
+        field = loc[0]
+    else:  # a model-level rule: the message starts with the field name
+        field, _, message = message.removeprefix("Value error, ").partition(": ")
+    info = SankeSettings.model_fields.get(field)
+    expected = info.description if info is not None and info.description else "a valid value"
+    got = error.get("input")
+    shown = "" if got is None or isinstance(got, dict) else f", got {str(got)!r}"
+    if field in ("secret_key", "livekit_api_secret"):
+        shown = ""
+    reason = message.removeprefix("Value error, ")
+    return f"{_env_name(field)}: expected {expected}{shown} ({reason})"
+
+
+def secret_key(settings: SankeSettings) -> str:
+    """The configured secret key, or the one this install generated and stored."""
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value()
+    path = settings.data_dir / "secrets.json"
+    try:
+        stored = json.loads(path.read_text())
+        key = str(stored["secret_key"])
+        if len(key) >= MIN_SECRET_LENGTH:
+            return key
+    except FileNotFoundError:
+        pass
+    except (ValueError, KeyError, TypeError) as exc:
+        raise SettingsError(
+            f"{path}: the stored secrets are unreadable ({exc}); restore or delete the file"
+        ) from None
+    key = secrets.token_urlsafe(48)
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return secret_key(settings)
+    except OSError as exc:
+        raise SettingsError(f"SANKE_DATA_DIR: expected a writable directory ({exc})") from None
+    with os.fdopen(fd, "w") as handle:
+        json.dump({"secret_key": key}, handle)
+    return key
