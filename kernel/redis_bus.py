@@ -117,6 +117,7 @@ class RedisEventBus:
             await asyncio.wait_for(asyncio.gather(*waits), self._confirm_timeout)
         except REDIS_ERRORS as exc:
             self._health.failure(_COMPONENT, exc)
+            await self._drop_pubsub()  # the reader reconnects and subscribes everything
             self._wanted.set()
 
     async def _forget(self, subscription: Subscription) -> None:
@@ -145,8 +146,8 @@ class RedisEventBus:
             try:
                 await self._reconnect_if_needed()
                 assert self._pubsub is not None
-                if self._pubsub.connection is None:
-                    await asyncio.sleep(0.01)
+                if self._pubsub.connection is None:  # never connected: start afresh
+                    await self._drop_pubsub()
                     continue
                 message = await self._pubsub.get_message(timeout=1.0)
                 if message is not None:
