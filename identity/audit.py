@@ -27,6 +27,6 @@ class AuditEntry:
     target: str
     actor_id: int | None = None
     actor: str | None = None  # username, or "cli" / "system"
-    region: str | None = None  # the actor's home region, for scoped reading
+    region: str | None = None  # where the target lives, for scoped reading
     address: str | None = None
     detail: Mapping[str, Any] = field(default_factory=dict)

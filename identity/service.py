@@ -46,7 +46,6 @@ class Actor:
 
     principal: Principal | None
     name: str
-    region: str | None = None
     address: str | None = None
 
     @classmethod
@@ -88,7 +87,7 @@ class IdentityService:
         usable = found is not None and found.user.active
         stored_hash = found.password_hash if found is not None and usable else None
         if not self._hasher.verify(stored_hash, password) or found is None:
-            self._fail(keys, username, None, now, address, "password")
+            self._fail(keys, username, found.user if found else None, now, address, "password")
             raise InvalidCredentials("wrong username or password")
 
         user = found.user
@@ -142,9 +141,9 @@ class IdentityService:
                 action="login",
                 outcome=outcome,
                 target=f"user:{username}",
-                actor_id=user.id if user else None,
+                actor_id=user.id if user and outcome is Outcome.SUCCESS else None,
                 actor=username,
-                region=user.home_region if user else None,
+                region=user.home_region if user else None,  # so its region's admins see it
                 address=address,
                 detail=detail,
             )
@@ -183,9 +182,13 @@ class IdentityService:
             user = self._store.add_user(spec, self._hasher.hash(spec.password), home_region, now)
         except Exception as exc:
             outcome = Outcome.DENIED if isinstance(exc, NotAllowed) else Outcome.FAILURE
-            self._audit(actor, "user.create", f"user:{spec.username}", outcome, now, detail)
+            self._audit(
+                actor, "user.create", f"user:{spec.username}", home_region, outcome, now, detail
+            )
             raise
-        self._audit(actor, "user.create", f"user:{user.username}", Outcome.SUCCESS, now, detail)
+        self._audit(
+            actor, "user.create", f"user:{user.username}", home_region, Outcome.SUCCESS, now, detail
+        )
         return user
 
     def user(self, user_id: int) -> User:
@@ -203,14 +206,24 @@ class IdentityService:
             user.id, password_hash=self._hasher.hash(new_password), password_changed_at=now
         )
         self._store.revoke_user_sessions(user.id, now)
-        self._audit(actor, "user.password", f"user:{user.username}", Outcome.SUCCESS, now, {})
+        self._audit(
+            actor,
+            "user.password",
+            f"user:{user.username}",
+            user.home_region,
+            Outcome.SUCCESS,
+            now,
+            {},
+        )
 
     # second factor -------------------------------------------------------------
     def begin_totp(self, actor: Actor, user: User, now: datetime) -> tuple[str, str]:
         """A fresh secret and its ``otpauth://`` URI; active once confirmed."""
         secret = totp.new_secret()
         self._store.update_user(user.id, totp_secret=secret, totp_enabled=False)
-        self._audit(actor, "totp.begin", f"user:{user.username}", Outcome.SUCCESS, now, {})
+        self._audit(
+            actor, "totp.begin", f"user:{user.username}", user.home_region, Outcome.SUCCESS, now, {}
+        )
         return secret, totp.provisioning_uri(secret, user.username)
 
     def confirm_totp(self, actor: Actor, user: User, code: str, now: datetime) -> None:
@@ -218,10 +231,26 @@ class IdentityService:
         secret = found.totp_secret if found else None
         counter = totp.verify(secret, code, now.timestamp()) if secret else None
         if counter is None:
-            self._audit(actor, "totp.enable", f"user:{user.username}", Outcome.FAILURE, now, {})
+            self._audit(
+                actor,
+                "totp.enable",
+                f"user:{user.username}",
+                user.home_region,
+                Outcome.FAILURE,
+                now,
+                {},
+            )
             raise InvalidTotpCode("the code does not match; check the phone's clock")
         self._store.update_user(user.id, totp_enabled=True, totp_last_counter=counter)
-        self._audit(actor, "totp.enable", f"user:{user.username}", Outcome.SUCCESS, now, {})
+        self._audit(
+            actor,
+            "totp.enable",
+            f"user:{user.username}",
+            user.home_region,
+            Outcome.SUCCESS,
+            now,
+            {},
+        )
 
     # audit ---------------------------------------------------------------------
     def audit_visible_to(self, principal: Principal, limit: int = 200) -> list[AuditEntry]:
@@ -235,6 +264,7 @@ class IdentityService:
         actor: Actor,
         action: str,
         target: str,
+        region: str | None,
         outcome: Outcome,
         now: datetime,
         detail: Mapping[str, Any],
@@ -248,7 +278,7 @@ class IdentityService:
                 target=target,
                 actor_id=principal.user_id if principal else None,
                 actor=principal.username if principal else actor.name,
-                region=actor.region,
+                region=region,
                 address=actor.address,
                 detail=detail,
             )
@@ -259,9 +289,13 @@ class IdentityService:
         actor: Actor,
         action: str,
         target: str,
+        region: str | None,
         outcome: Outcome,
         now: datetime,
         detail: Mapping[str, Any] | None = None,
     ) -> None:
-        """Append an audit entry for a change made by another package's service."""
-        self._audit(actor, action, target, outcome, now, detail or {})
+        """Append an audit entry for a change made by another package's service.
+
+        ``region`` is where the changed object lives, so that region's admins see it.
+        """
+        self._audit(actor, action, target, region, outcome, now, detail or {})

@@ -113,6 +113,11 @@ class DirectoryStore:
         with self._engine.connect() as conn:
             return [_school(row) for row in conn.execute(query)]
 
+    def regions(self) -> dict[str, Region]:
+        """Every region by code (a county has a few dozen; read whole)."""
+        with self._engine.connect() as conn:
+            return {r.code: _region(r) for r in _all(conn, regions)}
+
     def school(self, school_id: str) -> School | None:
         with self._engine.connect() as conn:
             row = conn.execute(select(schools).where(schools.c.id == school_id)).first()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
@@ -27,6 +28,7 @@ from web.settings import SankeSettings, secret_key
 logger = logging.getLogger(__name__)
 
 _UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+LIVE_STATE_PROBE_SECONDS = 5.0
 
 
 def create_app(
@@ -45,11 +47,15 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services.live = open_live_state(settings.redis_url)
+        live = services.live = open_live_state(settings.redis_url)
+        monitor = asyncio.create_task(live.monitor(LIVE_STATE_PROBE_SECONDS))
         try:
             yield
         finally:
-            await services.live.aclose()
+            monitor.cancel()
+            with suppress(asyncio.CancelledError):
+                await monitor
+            await live.aclose()
             services.live = None
 
     docs = services.development

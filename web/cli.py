@@ -194,3 +194,7 @@ def bench(
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

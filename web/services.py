@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -14,6 +16,7 @@ from sqlalchemy import Engine
 from identity.passwords import PasswordHasher
 from identity.service import IdentityService
 from identity.store import IdentityStore
+from kernel.errors import LiveStateUnavailable
 from kernel.events import EventBus
 from kernel.health import LiveStateHealth
 from kernel.locks import Locks
@@ -22,6 +25,7 @@ from kernel.memory_locks import MemoryLocks
 from kernel.memory_presence import MemoryPresence
 from kernel.presence import Presence
 from kernel.redis_bus import RedisEventBus
+from kernel.redis_guard import guarded
 from kernel.redis_locks import RedisLocks
 from kernel.redis_presence import RedisPresence
 from scheduler.store import DirectoryStore
@@ -39,6 +43,18 @@ class LiveState:
     locks: Locks
     health: LiveStateHealth
     redis: Redis | None = None
+
+    async def probe(self) -> None:
+        """Ping the backend so health notices an outage (and the recovery) while idle."""
+        if self.redis is not None:
+            with suppress(LiveStateUnavailable):
+                await guarded(self.health, "ping", self.redis.ping())
+
+    async def monitor(self, interval: float) -> None:
+        """Probe every ``interval`` seconds until cancelled."""
+        while True:
+            await self.probe()
+            await asyncio.sleep(interval)
 
     async def aclose(self) -> None:
         await self.bus.aclose()

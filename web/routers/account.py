@@ -25,7 +25,7 @@ SignedIn = Annotated[User, signed_in()]
 
 def actor_of(request: Request, user: User) -> Actor:
     address = request.client.host if request.client else None
-    return Actor(user.principal(), user.username, user.home_region, address)
+    return Actor(user.principal(), user.username, address)
 
 
 @router.get("/api/v1/me")
@@ -38,7 +38,15 @@ def home(request: Request, services: ServicesDep, lang: LangDep, user: SignedIn)
     region = user.scope.region
     prefix = region_prefix(region) if region else None
     schools = services.directory.schools_in(prefix, user.scope.school)
-    return render(request, "home.html", lang, schools=[SchoolOut.of(s) for s in schools])
+    names = {code: r.name for code, r in services.directory.regions().items()}
+    if region is not None:
+        scope_label = names.get(region, region)
+    else:
+        scope_label = schools[0].name if schools else str(user.scope.school)
+    groups: dict[str, list[SchoolOut]] = {}
+    for school in schools:
+        groups.setdefault(names.get(school.region, school.region), []).append(SchoolOut.of(school))
+    return render(request, "home.html", lang, scope_label=scope_label, groups=groups)
 
 
 @router.get("/account", response_class=HTMLResponse)

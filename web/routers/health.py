@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
 
 from web.database import DatabaseUnavailable, check_database
 from web.deps import ServicesDep
@@ -14,13 +15,15 @@ router = APIRouter()
 
 
 @router.get("/health", dependencies=[public()])
-def health(services: ServicesDep) -> dict[str, Any]:
+async def health(services: ServicesDep) -> dict[str, Any]:
     try:
-        check_database(services.engine)
+        await run_in_threadpool(check_database, services.engine)
         database = "ok"
     except DatabaseUnavailable:
         database = "unavailable"
     live = services.live
+    if live is not None:
+        await live.probe()
     report = live.health.report if live else None
     live_state = {
         "backend": live.health.backend if live else "not started",

@@ -40,8 +40,7 @@ def create_user(
         if school is None:
             raise InvalidUser("school", f"no school {scope.school!r}")
         home_region = school.region
-    me = services.identity.user(principal.user_id)
-    actor = Actor(principal, principal.username, me.home_region, _address(request))
+    actor = Actor(principal, principal.username, _address(request))
     spec = NewUser(body.username, body.display_name, body.password, body.role, scope)
     user = services.identity.create_user(
         actor, spec, scope_target(scope, home_region), home_region, services.now()

@@ -1,0 +1,227 @@
+"""Identity use cases on SQLite and PostgreSQL: login, throttling, TOTP, sessions, audit."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine
+
+from identity import totp
+from identity.audit import Outcome
+from identity.authorize import Principal, scope_target
+from identity.errors import (
+    InvalidCredentials,
+    InvalidTotpCode,
+    InvalidUser,
+    LoginThrottled,
+    NotAllowed,
+    SecondFactorRequired,
+    UserExists,
+    WeakPassword,
+)
+from identity.passwords import PasswordHasher
+from identity.roles import Role
+from identity.scope import Scope
+from identity.service import Actor, IdentityService
+from identity.sessions import SessionKind
+from identity.store import IdentityStore
+from identity.users import NewUser, User
+
+T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+COUNTY, SHIMEN = "349921", "349921101"
+
+
+@pytest.fixture
+def store(engine: Engine) -> IdentityStore:
+    return IdentityStore(engine)
+
+
+@pytest.fixture
+def service(store: IdentityStore, hasher: PasswordHasher) -> IdentityService:
+    return IdentityService(store, hasher)
+
+
+def make(
+    service: IdentityService,
+    username: str,
+    role: Role = Role.ADMIN,
+    scope: Scope | None = None,
+    home: str | None = COUNTY,
+) -> User:
+    scope = scope or Scope(region=COUNTY)
+    spec = NewUser(username, username.title(), "sanke2026", role, scope)
+    return service.create_user(Actor.cli(), spec, scope_target(scope, home), home, T0)
+
+
+def test_login_opens_a_session_that_authenticates(service: IdentityService) -> None:
+    made = make(service, "admin")
+    login = service.login("Admin ", "sanke2026", T0, address="10.0.0.1")
+    assert login.user == made
+    assert service.authenticate(login.token, T0 + timedelta(minutes=5)) == made
+    assert service.authenticate("forged-token", T0) is None
+
+
+def test_wrong_password_and_unknown_account_fail_alike(service: IdentityService) -> None:
+    make(service, "admin")
+    with pytest.raises(InvalidCredentials) as wrong:
+        service.login("admin", "sanke2027", T0)
+    with pytest.raises(InvalidCredentials) as unknown:
+        service.login("nobody", "sanke2026", T0)
+    assert str(wrong.value) == str(unknown.value)
+
+
+def test_five_failures_lock_the_account_name_even_if_it_does_not_exist(
+    service: IdentityService,
+) -> None:
+    make(service, "admin")
+    for name in ("admin", "ghost"):
+        for n in range(5):
+            with pytest.raises(InvalidCredentials):
+                service.login(name, "wrong-1", T0 + timedelta(seconds=n), address=f"a-{name}-{n}")
+        with pytest.raises(LoginThrottled) as locked:
+            service.login(name, "sanke2026", T0 + timedelta(seconds=10), address="fresh")
+        assert 0 < locked.value.retry_after <= 15 * 60
+    assert service.login("admin", "sanke2026", T0 + timedelta(minutes=16)).user.username == "admin"
+
+
+def test_twenty_failures_from_one_address_lock_that_address(service: IdentityService) -> None:
+    make(service, "admin")
+    for n in range(20):
+        with pytest.raises(InvalidCredentials):
+            service.login(f"guess{n}", "wrong-1", T0, address="192.0.2.9")
+    with pytest.raises(LoginThrottled):
+        service.login("admin", "sanke2026", T0, address="192.0.2.9")
+    assert service.login("admin", "sanke2026", T0, address="192.0.2.10")
+
+
+def test_a_success_clears_the_account_count(service: IdentityService) -> None:
+    make(service, "admin")
+    for _ in range(4):
+        with pytest.raises(InvalidCredentials):
+            service.login("admin", "wrong-1", T0)
+    service.login("admin", "sanke2026", T0)
+    for _ in range(4):
+        with pytest.raises(InvalidCredentials):
+            service.login("admin", "wrong-1", T0)
+    service.login("admin", "sanke2026", T0)
+
+
+def test_every_login_attempt_is_audited(service: IdentityService) -> None:
+    admin = make(service, "admin")
+    with pytest.raises(InvalidCredentials):
+        service.login("admin", "nope-1234", T0, address="10.1.1.1")
+    service.login("admin", "sanke2026", T0, address="10.1.1.1")
+    entries = service.audit_visible_to(admin.principal())
+    logins = [e for e in entries if e.action == "login"]
+    assert [(e.outcome, e.address) for e in logins] == [
+        (Outcome.SUCCESS, "10.1.1.1"),
+        (Outcome.FAILURE, "10.1.1.1"),
+    ]
+    created = [e for e in entries if e.action == "user.create"]
+    assert created[0].actor == "cli" and created[0].outcome is Outcome.SUCCESS
+
+
+def test_totp_enrolment_then_login_needs_a_fresh_code(service: IdentityService) -> None:
+    admin = make(service, "admin")
+    actor = Actor(admin.principal(), "admin")
+    secret, uri = service.begin_totp(actor, admin, T0)
+    assert secret in uri
+    with pytest.raises(InvalidTotpCode):
+        service.confirm_totp(actor, admin, "000000", T0)
+    service.confirm_totp(actor, admin, totp.code_at(secret, totp.counter_at(T0.timestamp())), T0)
+
+    later = T0 + timedelta(minutes=5)
+    with pytest.raises(SecondFactorRequired):
+        service.login("admin", "sanke2026", later)
+    code = totp.code_at(secret, totp.counter_at(later.timestamp()))
+    with pytest.raises(InvalidCredentials):
+        service.login("admin", "sanke2026", later, totp_code="123456" if code != "123456" else "1")
+    assert service.login("admin", "sanke2026", later, totp_code=code).user.totp_enabled
+    with pytest.raises(InvalidCredentials):  # the same code cannot be replayed
+        service.login("admin", "sanke2026", later, totp_code=code)
+
+
+def test_sessions_end_when_idle_too_long_or_logged_out(service: IdentityService) -> None:
+    make(service, "admin")
+    make(service, "tp-room", Role.RECEIVING_CLASSROOM, Scope(school="tp-a"), SHIMEN)
+    person = service.login("admin", "sanke2026", T0).token
+    device = service.login("tp-room", "sanke2026", T0).token
+    api = service.login("admin", "sanke2026", T0, kind=SessionKind.API).token
+    nine_hours = T0 + timedelta(hours=9)
+    assert service.authenticate(person, nine_hours) is None
+    assert service.authenticate(device, nine_hours) is not None  # a kiosk stays signed in
+    assert service.authenticate(api, T0 + timedelta(hours=11)) is not None
+    assert service.authenticate(api, T0 + timedelta(hours=13)) is None
+    fresh = service.login("admin", "sanke2026", nine_hours).token
+    service.logout(fresh, nine_hours)
+    assert service.authenticate(fresh, nine_hours) is None
+
+
+def test_activity_keeps_a_session_alive(service: IdentityService) -> None:
+    make(service, "admin")
+    token = service.login("admin", "sanke2026", T0).token
+    for hour in range(1, 7):
+        assert service.authenticate(token, T0 + timedelta(hours=hour * 1.5)) is not None
+
+
+def test_changing_the_password_ends_every_session(service: IdentityService) -> None:
+    admin = make(service, "admin")
+    token = service.login("admin", "sanke2026", T0).token
+    service.change_password(Actor(admin.principal(), "admin"), admin, "new-pass-2026", T0)
+    assert service.authenticate(token, T0) is None
+    with pytest.raises(WeakPassword):
+        service.change_password(Actor(admin.principal(), "admin"), admin, "short", T0)
+    assert service.login("admin", "new-pass-2026", T0)
+
+
+def test_account_rules(service: IdentityService) -> None:
+    make(service, "admin")
+    with pytest.raises(UserExists):
+        make(service, "admin")
+    with pytest.raises(InvalidUser) as bad_name:
+        make(service, "Admin With Spaces")
+    assert bad_name.value.field == "username"
+    with pytest.raises(InvalidUser) as wrong_scope:
+        make(service, "teacher1", Role.TEACHER, Scope(region=COUNTY))
+    assert wrong_scope.value.field == "scope"
+
+
+def test_a_school_admin_may_create_teachers_of_its_school_only(service: IdentityService) -> None:
+    school_admin = make(
+        service, "shimen.admin", Role.SCHOOL_ADMIN, Scope(school="cs-shimen"), SHIMEN
+    )
+    actor = Actor(school_admin.principal(), "shimen.admin")
+    own = Scope(school="cs-shimen")
+    spec = NewUser("teacher1", "王晓燕", "sanke2026", Role.TEACHER, own)
+    created = service.create_user(actor, spec, scope_target(own, SHIMEN), SHIMEN, T0)
+    assert created.scope == own
+    other = Scope(school="cs-liuhe")
+    with pytest.raises(NotAllowed) as denied:
+        service.create_user(
+            actor,
+            NewUser("teacher2", "刘芳", "sanke2026", Role.TEACHER, other),
+            scope_target(other, "349921102"),
+            "349921102",
+            T0,
+        )
+    assert denied.value.reason == "scope"
+    principal = Principal(1, "x", Role.ADMIN, Scope(region=COUNTY))
+    denied_entries = [e for e in service.audit_visible_to(principal) if e.outcome is Outcome.DENIED]
+    assert denied_entries and denied_entries[0].target == "user:teacher2"
+
+
+def test_users_are_listed_within_the_readers_scope(service: IdentityService) -> None:
+    admin = make(service, "admin")
+    make(service, "t.shimen", Role.TEACHER, Scope(school="cs-shimen"), SHIMEN)
+    make(service, "t.far", Role.TEACHER, Scope(school="cs-far"), "349922101")
+    sa = make(service, "sa.shimen", Role.SCHOOL_ADMIN, Scope(school="cs-shimen"), SHIMEN)
+    assert [u.username for u in service.users_visible_to(admin.principal())] == [
+        "admin",
+        "sa.shimen",
+        "t.shimen",
+    ]
+    assert [u.username for u in service.users_visible_to(sa.principal())] == [
+        "sa.shimen",
+        "t.shimen",
+    ]

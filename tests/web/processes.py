@@ -1,0 +1,77 @@
+"""Running ``sanke`` as a real process, as a person would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+SANKE = str(Path(sys.executable).parent / "sanke")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def sanke_env(**values: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SANKE_")}
+    env.update(values)
+    return env
+
+
+def run_sanke(
+    *args: str, env: dict[str, str], stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [SANKE, *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+
+
+def wait_http(url: str, process: subprocess.Popen[str], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            out = process.stdout.read() if process.stdout else ""
+            pytest.fail(f"sanke exited with {process.returncode}:\n{out}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail(f"{url} did not answer within {seconds} s")
+
+
+@contextmanager
+def sanke_server(*args: str, env: dict[str, str], port: int) -> Iterator[list[str]]:
+    """Start ``sanke ARGS``; once /health answers, yield a list that gets its output on exit."""
+    process = subprocess.Popen(
+        [SANKE, *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+    )
+    lines: list[str] = []
+    try:
+        wait_http(f"http://127.0.0.1:{port}/health", process)
+        yield lines
+    finally:
+        process.terminate()
+        try:
+            output, _ = process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output, _ = process.communicate()
+        lines.extend(output.splitlines())

@@ -1,0 +1,85 @@
+"""The ``sanke`` command as a person runs it."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from pathlib import Path
+
+from tests.conftest import free_port
+from tests.web.processes import run_sanke, sanke_env, sanke_server
+
+
+def test_a_wrong_setting_exits_with_one_line_and_no_traceback(tmp_path: Path) -> None:
+    env = sanke_env(SANKE_PORT="eighty", SANKE_DATA_DIR=str(tmp_path))
+    result = run_sanke("serve", env=env)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "sanke: SANKE_PORT: expected a port number from 1 to 65535, got 'eighty' "
+        "(Input should be a valid integer, unable to parse string as an integer)"
+    ]
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_an_unreachable_database_exits_with_a_clear_message(tmp_path: Path) -> None:
+    url = f"postgresql://sanke:secret@127.0.0.1:{free_port()}/sanke"
+    env = sanke_env(
+        SANKE_DATABASE_URL=url, SANKE_DATA_DIR=str(tmp_path), SANKE_PORT=str(free_port())
+    )
+    result = run_sanke("serve", env=env)
+    assert result.returncode == 3
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith("sanke: cannot reach the database postgresql+psycopg://sanke:***@")
+    assert "secret" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_db_upgrade_then_user_create(tmp_path: Path) -> None:
+    env = sanke_env(SANKE_DATA_DIR=str(tmp_path))
+    upgraded = run_sanke("db", "upgrade", env=env)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert upgraded.stdout.strip() == "database at revision 0001"
+    created = run_sanke(
+        "user", "create", "city.admin", "--name", "云岭市电教馆", "--role", "admin",
+        "--region", "349900", "--password-stdin", env=env, stdin="strong-pass-1\n",
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    assert created.stdout.strip() == "created city.admin (admin, region:349900)"
+    weak = run_sanke(
+        "user", "create", "insp1", "--name", "T", "--role", "inspector", "--region", "349900",
+        "--password-stdin", env=env, stdin="123\n",
+    )  # fmt: skip
+    assert weak.returncode == 2 and weak.stderr.startswith("sanke: password: at least 8")
+    no_school = run_sanke(
+        "user", "create", "teacher2", "--name", "T", "--role", "teacher", "--school", "cs-none",
+        "--password-stdin", env=env, stdin="strong-pass-1\n",
+    )  # fmt: skip
+    assert no_school.returncode == 2 and "no school 'cs-none'" in no_school.stderr
+
+
+def test_bench_lists_the_benchmarks(tmp_path: Path) -> None:
+    result = run_sanke("bench", env=sanke_env(SANKE_DATA_DIR=str(tmp_path)))
+    assert result.returncode == 0
+    assert "live_state" in json.loads(result.stdout)["benchmarks"]
+
+
+def test_serve_migrates_and_answers_with_the_login_page(tmp_path: Path) -> None:
+    port = free_port()
+    env = sanke_env(SANKE_DATA_DIR=str(tmp_path), SANKE_PORT=str(port))
+    with sanke_server("serve", env=env, port=port):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/login") as page:
+            assert page.status == 200 and "登录" in page.read().decode()
+    assert (tmp_path / "sanke.db").exists() and (tmp_path / "secrets.json").exists()
+
+
+def test_a_busy_port_is_reported_before_anything_starts(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_sanke(
+            "serve", env=sanke_env(SANKE_DATA_DIR=str(tmp_path), SANKE_PORT=str(port))
+        )
+    assert result.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr

@@ -1,0 +1,106 @@
+"""The pages in real headless Chromium (Debian's), against ``sanke demo``.
+
+Screenshots go to test-artifacts/ for a person to look at.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port, services_required
+from tests.web.processes import ROOT, sanke_env, sanke_server
+from web.demo import DEMO_PASSWORD
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+]
+
+
+@pytest.fixture(scope="module")
+def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    data = tmp_path_factory.mktemp("demo")
+    env = sanke_env(SANKE_DATA_DIR=str(data), SANKE_PORT=str(port))
+    with sanke_server("demo", env=env, port=port):
+        yield f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
+        if services_required():
+            pytest.fail("Chromium is not installed at /usr/bin/chromium")
+        pytest.skip("Chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.mark.parametrize(("width", "height"), [(1366, 768), (1920, 1080)])
+def test_login_then_home_in_chinese_and_english(
+    browser: object, demo_url: str, width: int, height: int
+) -> None:
+    from playwright.sync_api import Browser, expect
+
+    assert isinstance(browser, Browser)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(f"{demo_url}/login")
+    expect(page.locator("h1")).to_have_text("登录")
+    page.screenshot(path=ARTIFACTS / f"login-zh-{width}.png")
+
+    page.fill("input[name=username]", "admin")
+    page.fill("input[name=password]", "wrong-2026")
+    page.click("button[type=submit]")
+    expect(page.locator(".error")).to_contain_text("用户名或密码错误")
+
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator("h1")).to_have_text("欢迎，青溪县电教中心")
+    expect(page.locator(".schools li")).to_have_count(16)
+    page.screenshot(path=ARTIFACTS / f"home-zh-{width}.png", full_page=True)
+
+    page.click("a.lang")
+    expect(page.locator("h1")).to_have_text("Welcome, 青溪县电教中心")
+    page.screenshot(path=ARTIFACTS / f"home-en-{width}.png", full_page=True)
+    page.click("text=Sign out")
+    expect(page.locator("h1")).to_have_text("Sign in")
+    page.goto(f"{demo_url}/login?lang=zh-CN")
+    page.close()
+
+
+def test_a_receiving_classroom_account_signs_in_and_sees_its_school(
+    browser: object, demo_url: str
+) -> None:
+    from playwright.sync_api import Browser, expect
+
+    assert isinstance(browser, Browser)
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    page.goto(f"{demo_url}/login")
+    page.fill("input[name=username]", "yangshuwan.room1")
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator(".who")).to_contain_text("听课教室")
+    expect(page.locator(".schools li")).to_have_text(["杨树湾教学点"])
+    page.close()
