@@ -71,7 +71,7 @@ async def main() -> None:
     parser.add_argument("--json", action="store_true", help="(output is always JSON)")
     args = parser.parse_args()
     events = max(100, min(args.events, 100_000))
-    result: dict[str, object] = {"benchmark": "live_state", "round_trip": "publish→subscriber"}
+    result: dict[str, object] = {"benchmark": "live_state", "round_trip": "publish to subscriber"}
     result["memory"] = await measure(MemoryEventBus(), events)
     client = Redis.from_url(args.redis_url)
     bus = RedisEventBus(client, LiveStateHealth("redis"), prefix="bench:")
