@@ -162,8 +162,13 @@ class IdentityService:
             self._store.touch_session(session.id, now)
         return user
 
-    def logout(self, token: str, now: datetime) -> None:
+    def logout(self, token: str, now: datetime, address: str | None = None) -> None:
+        user = self.authenticate(token, now)
         self._store.revoke_session(token_digest(token), now)
+        if user is not None:
+            actor = Actor(user.principal(), user.username, address)
+            target = f"user:{user.username}"
+            self._audit(actor, "logout", target, user.home_region, Outcome.SUCCESS, now, {})
 
     # accounts ----------------------------------------------------------------
     def create_user(

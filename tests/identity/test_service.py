@@ -154,8 +154,11 @@ def test_sessions_end_when_idle_too_long_or_logged_out(service: IdentityService)
     assert service.authenticate(api, T0 + timedelta(hours=11)) is not None
     assert service.authenticate(api, T0 + timedelta(hours=13)) is None
     fresh = service.login("admin", "sanke2026", nine_hours).token
-    service.logout(fresh, nine_hours)
+    service.logout(fresh, nine_hours, address="10.2.2.2")
     assert service.authenticate(fresh, nine_hours) is None
+    admin = service.login("admin", "sanke2026", nine_hours).user
+    logouts = [e for e in service.audit_visible_to(admin.principal()) if e.action == "logout"]
+    assert [(e.actor, e.address) for e in logouts] == [("admin", "10.2.2.2")]
 
 
 def test_activity_keeps_a_session_alive(service: IdentityService) -> None:

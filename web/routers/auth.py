@@ -86,7 +86,7 @@ def login_submit(
 def logout(request: Request, services: ServicesDep) -> Response:
     token = session_token(request)
     if token:
-        services.identity.logout(token, services.now())
+        services.identity.logout(token, services.now(), _address(request))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
@@ -112,5 +112,5 @@ def revoke_token(
 ) -> Response:
     token = session_token(request)
     if token:
-        services.identity.logout(token, services.now())
+        services.identity.logout(token, services.now(), _address(request))
     return Response(status_code=204)

@@ -29,7 +29,8 @@ async def health(services: ServicesDep) -> dict[str, Any]:
         "backend": live.health.backend if live else "not started",
         "state": report.state if report else "degraded",
         "since": report.since if report else None,
-        "error": report.error if report else None,
+        # the reason names hosts and ports: operators read it in the logs, developers here
+        "error": report.error if report and services.development else None,
     }
     ok = database == "ok" and live_state["state"] == "ok"
     return {"status": "ok" if ok else "degraded", "database": database, "live_state": live_state}
