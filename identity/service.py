@@ -13,10 +13,11 @@ from typing import Any
 
 from identity import totp
 from identity.audit import AuditEntry, Outcome
-from identity.authorize import Principal, may_grant
+from identity.authorize import Principal, may_grant, scope_target
 from identity.errors import (
     InvalidCredentials,
     InvalidTotpCode,
+    InvalidUser,
     LoginThrottled,
     NotAllowed,
     SecondFactorRequired,
@@ -204,6 +205,35 @@ class IdentityService:
 
     def users_visible_to(self, principal: Principal) -> list[User]:
         return self._store.users_in(principal.scope)
+
+    def set_active(self, actor: Actor, user_id: int, active: bool, now: datetime) -> User:
+        """Deactivate (sign out everywhere, refuse logins) or reactivate an account."""
+        user = self.user(user_id)
+        action = "user.activate" if active else "user.deactivate"
+        self._may_manage(actor, user, action, now)
+        if not active and actor.principal is not None and actor.principal.user_id == user.id:
+            raise InvalidUser("active", "you cannot deactivate your own account")
+        self._store.update_user(user.id, active=active)
+        if not active:
+            self._store.revoke_user_sessions(user.id, now)
+        target = f"user:{user.username}"
+        self._audit(actor, action, target, user.home_region, Outcome.SUCCESS, now, {})
+        return self.user(user_id)
+
+    def reset_password(self, actor: Actor, user_id: int, new_password: str, now: datetime) -> None:
+        """Set another account's password (e.g. a teacher who forgot theirs)."""
+        user = self.user(user_id)
+        self._may_manage(actor, user, "user.password_reset", now)
+        self.change_password(actor, user, new_password, now)
+
+    def _may_manage(self, actor: Actor, user: User, action: str, now: datetime) -> None:
+        if actor.principal is None:
+            return
+        decision = may_grant(actor.principal, user.role, scope_target(user.scope, user.home_region))
+        if not decision.allowed:
+            target = f"user:{user.username}"
+            self._audit(actor, action, target, user.home_region, Outcome.DENIED, now, {})
+            decision.enforce()
 
     def change_password(self, actor: Actor, user: User, new_password: str, now: datetime) -> None:
         check_password_policy(new_password)

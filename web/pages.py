@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta, timezone
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -10,8 +11,11 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from identity.roles import POLICY, Action
+from identity.users import User
 from web.i18n import COOKIE, LANGS, Lang, translate
 
+BEIJING = timezone(timedelta(hours=8), "CST")  # China keeps one zone, no daylight saving
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -26,6 +30,11 @@ def render(
     """Render ``name``; remembers a ``?lang=`` choice in a cookie."""
     services = request.app.state.services
     live = services.live
+    user = getattr(request.state, "user", None)
+
+    def can(action: str) -> bool:
+        return isinstance(user, User) and Action(action) in POLICY[user.role]
+
     response = TEMPLATES.TemplateResponse(
         request,
         name,
@@ -33,7 +42,9 @@ def render(
             "lang": lang,
             "other_lang": "en" if lang == "zh-CN" else "zh-CN",
             "t": partial(translate, lang),
-            "user": getattr(request.state, "user", None),
+            "user": user,
+            "can": can,
+            "beijing": BEIJING,
             "degraded": bool(live and live.health.degraded),
             **context,
         },

@@ -58,6 +58,10 @@ class UserCreate(BaseModel):
     school: str | None = Field(None, max_length=64)
 
 
+class PasswordBody(BaseModel):
+    password: str = Field(max_length=256)
+
+
 class AuditOut(BaseModel):
     at: datetime
     action: str

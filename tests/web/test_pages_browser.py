@@ -104,3 +104,31 @@ def test_a_receiving_classroom_account_signs_in_and_sees_its_school(
     expect(page.locator(".who")).to_contain_text("听课教室")
     expect(page.locator(".schools li")).to_have_text(["杨树湾教学点"])
     page.close()
+
+
+def test_an_admin_creates_a_device_account_from_the_accounts_page(
+    browser: object, demo_url: str
+) -> None:
+    from playwright.sync_api import Browser, expect
+
+    assert isinstance(browser, Browser)
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    page.goto(f"{demo_url}/login")
+    page.fill("input[name=username]", "admin")
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.click("text=账户管理")
+    expect(page.locator("h1")).to_contain_text("账户管理")
+    page.fill("input[name=username]", "hekou.room1")
+    page.fill("input[name=display_name]", "河口教学点 1 号教室")
+    page.fill("input[name=password]", "hekou-2026")
+    page.select_option("select[name=role]", "receiving_classroom")
+    page.select_option("select[name=place]", "school:tp-hekou")
+    page.click("form.columns button[type=submit]")
+    expect(page.locator(".ok")).to_have_text("已创建账户 hekou.room1。")
+    expect(page.locator("table.grid")).to_contain_text("河口教学点 1 号教室")
+    page.screenshot(path=ARTIFACTS / "users-zh-1366.png", full_page=True)
+    page.click("text=审计日志")
+    expect(page.locator("table.grid")).to_contain_text("user:hekou.room1")
+    page.screenshot(path=ARTIFACTS / "audit-zh-1366.png")
+    page.close()

@@ -6,17 +6,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Request
 
-from identity.authorize import Principal, scope_target
-from identity.errors import InvalidUser
+from identity.authorize import Principal
 from identity.roles import Action
-from identity.scope import Scope
 from identity.service import Actor
-from identity.users import NewUser
+from web.accounts import create_account
 from web.deps import ServicesDep
 from web.rights import allowed
-from web.schemas import UserCreate, UserOut
+from web.schemas import PasswordBody, UserCreate, UserOut
 
 router = APIRouter(prefix="/api/v1/users")
+
+Manager = Annotated[Principal, allowed(Action.USER_MANAGE)]
 
 
 @router.get("")
@@ -31,21 +31,42 @@ def create_user(
     body: UserCreate,
     request: Request,
     services: ServicesDep,
-    principal: Annotated[Principal, allowed(Action.USER_MANAGE)],
+    principal: Manager,
 ) -> UserOut:
-    scope = Scope(region=body.region, school=body.school)
-    home_region = scope.region
-    if scope.school is not None:
-        school = services.directory.school(scope.school)
-        if school is None:
-            raise InvalidUser("school", f"no school {scope.school!r}")
-        home_region = school.region
     actor = Actor(principal, principal.username, _address(request))
-    spec = NewUser(body.username, body.display_name, body.password, body.role, scope)
-    user = services.identity.create_user(
-        actor, spec, scope_target(scope, home_region), home_region, services.now()
+    user = create_account(
+        services,
+        actor,
+        username=body.username,
+        display_name=body.display_name,
+        password=body.password,
+        role=body.role,
+        region=body.region,
+        school=body.school,
     )
     return UserOut.of(user)
+
+
+@router.post("/{user_id}/deactivate")
+def deactivate(
+    user_id: int, request: Request, services: ServicesDep, principal: Manager
+) -> UserOut:
+    actor = Actor(principal, principal.username, _address(request))
+    return UserOut.of(services.identity.set_active(actor, user_id, False, services.now()))
+
+
+@router.post("/{user_id}/activate")
+def activate(user_id: int, request: Request, services: ServicesDep, principal: Manager) -> UserOut:
+    actor = Actor(principal, principal.username, _address(request))
+    return UserOut.of(services.identity.set_active(actor, user_id, True, services.now()))
+
+
+@router.post("/{user_id}/password", status_code=204)
+def reset_password(
+    user_id: int, body: PasswordBody, request: Request, services: ServicesDep, principal: Manager
+) -> None:
+    actor = Actor(principal, principal.username, _address(request))
+    services.identity.reset_password(actor, user_id, body.password, services.now())
 
 
 def _address(request: Request) -> str | None:
