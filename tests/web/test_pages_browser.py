@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,6 +58,13 @@ def browser() -> Iterator[object]:
         chromium.close()
 
 
+def sign_in(page: Any, demo_url: str, username: str) -> None:
+    page.goto(f"{demo_url}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+
+
 @pytest.mark.parametrize(("width", "height"), [(1366, 768), (1920, 1080)])
 def test_login_then_home_in_chinese_and_english(
     browser: object, demo_url: str, width: int, height: int
@@ -97,10 +105,7 @@ def test_a_receiving_classroom_account_signs_in_and_sees_its_school(
 
     assert isinstance(browser, Browser)
     page = browser.new_page(viewport={"width": 1366, "height": 768})
-    page.goto(f"{demo_url}/login")
-    page.fill("input[name=username]", "yangshuwan.room1")
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page, demo_url, "yangshuwan.room1")
     expect(page.locator(".who")).to_contain_text("听课教室")
     expect(page.locator(".schools li")).to_have_text(["杨树湾教学点"])
     page.close()
@@ -113,10 +118,7 @@ def test_an_admin_creates_a_device_account_from_the_accounts_page(
 
     assert isinstance(browser, Browser)
     page = browser.new_page(viewport={"width": 1366, "height": 768})
-    page.goto(f"{demo_url}/login")
-    page.fill("input[name=username]", "admin")
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page, demo_url, "admin")
     page.click("text=账户管理")
     expect(page.locator("h1")).to_contain_text("账户管理")
     page.fill("input[name=username]", "hekou.room1")
