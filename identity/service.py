@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from identity import totp
@@ -25,7 +25,16 @@ from identity.errors import (
 )
 from identity.passwords import PasswordHasher, check_password_policy
 from identity.scope import Target
-from identity.sessions import TOUCH_EVERY, SessionKind, new_token, policy_for, token_digest
+from identity.sessions import (
+    API,
+    DEVICE,
+    PEOPLE,
+    TOUCH_EVERY,
+    SessionKind,
+    new_token,
+    policy_for,
+    token_digest,
+)
 from identity.store import IdentityStore
 from identity.throttle import ACCOUNT_POLICY, ADDRESS_POLICY, record_failure, retry_after
 from identity.users import NewUser, User, validate_new_user
@@ -162,6 +171,13 @@ class IdentityService:
         if now - session.last_seen_at >= TOUCH_EVERY:
             self._store.touch_session(session.id, now)
         return user
+
+    def purge(self, now: datetime) -> int:
+        """Delete sessions no policy can revive and stale failure counts; returns rows."""
+        longest = max(DEVICE.absolute, PEOPLE.absolute, API.absolute)
+        removed = self._store.purge_sessions(now - longest, now - timedelta(days=1))
+        windows = max(ACCOUNT_POLICY.window, ADDRESS_POLICY.window)
+        return removed + self._store.purge_failure_windows(now - windows, now)
 
     def logout(self, token: str, now: datetime, address: str | None = None) -> None:
         user = self.authenticate(token, now)

@@ -161,6 +161,16 @@ class IdentityStore:
                 .values(revoked_at=now)
             )
 
+    def purge_sessions(self, created_before: datetime, revoked_before: datetime) -> int:
+        with self._engine.begin() as conn:
+            done = conn.execute(
+                sessions.delete().where(
+                    (sessions.c.created_at < created_before)
+                    | (sessions.c.revoked_at < revoked_before)
+                )
+            )
+        return done.rowcount
+
     # login failures ----------------------------------------------------
     def failure_window(self, key: str) -> FailureWindow | None:
         with self._engine.connect() as conn:
@@ -185,6 +195,17 @@ class IdentityStore:
     def clear_failure_window(self, key: str) -> None:
         with self._engine.begin() as conn:
             conn.execute(login_failures.delete().where(login_failures.c.key == key))
+
+    def purge_failure_windows(self, started_before: datetime, now: datetime) -> int:
+        with self._engine.begin() as conn:
+            done = conn.execute(
+                login_failures.delete().where(
+                    login_failures.c.started < started_before,
+                    (login_failures.c.locked_until.is_(None))
+                    | (login_failures.c.locked_until < now),
+                )
+            )
+        return done.rowcount
 
     # audit -------------------------------------------------------------
     def append_audit(self, entry: AuditEntry) -> None:

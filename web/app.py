@@ -12,6 +12,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware.base import RequestResponseEndpoint
 
 from identity.passwords import PasswordHasher
@@ -22,7 +24,7 @@ from web.i18n import translate
 from web.pages import STATIC_DIR
 from web.rights import check_rules
 from web.routers import account, admin, audit, auth, health, schools, users
-from web.services import build_services, open_live_state
+from web.services import Services, build_services, open_live_state
 from web.settings import SankeSettings, secret_key
 
 logger = logging.getLogger(__name__)
@@ -48,13 +50,18 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         live = services.live = open_live_state(settings.redis_url)
-        monitor = asyncio.create_task(live.monitor(LIVE_STATE_PROBE_SECONDS))
+        tasks = [
+            asyncio.create_task(live.monitor(LIVE_STATE_PROBE_SECONDS)),
+            asyncio.create_task(_purge_hourly(services)),
+        ]
         try:
             yield
         finally:
-            monitor.cancel()
-            with suppress(asyncio.CancelledError):
-                await monitor
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with suppress(asyncio.CancelledError):
+                    await task
             await live.aclose()
             services.live = None
 
@@ -74,6 +81,17 @@ def create_app(
     app.middleware("http")(_same_origin_guard)
     check_rules(app)
     return app
+
+
+async def _purge_hourly(services: Services) -> None:
+    """Data lifecycle: drop dead sessions and stale login-failure counts (idempotent)."""
+    while True:
+        try:
+            removed = await run_in_threadpool(services.identity.purge, services.now())
+            logger.info("Identity purge removed %d rows", removed)
+        except SQLAlchemyError as exc:
+            logger.warning("Identity purge failed: %s", exc)
+        await asyncio.sleep(3600)
 
 
 async def _same_origin_guard(request: Request, call_next: RequestResponseEndpoint) -> Response:

@@ -228,3 +228,17 @@ def test_users_are_listed_within_the_readers_scope(service: IdentityService) -> 
         "sa.shimen",
         "t.shimen",
     ]
+
+
+def test_purge_drops_dead_sessions_and_stale_failure_counts(service: IdentityService) -> None:
+    make(service, "admin")
+    old = service.login("admin", "sanke2026", T0).token
+    with pytest.raises(InvalidCredentials):
+        service.login("admin", "wrong-2026", T0)
+    later = T0 + timedelta(days=200)
+    fresh = service.login("admin", "sanke2026", later).token
+    # the old session and the address count (the later success cleared the account count)
+    assert service.purge(later) == 2
+    assert service.purge(later) == 0
+    assert service.authenticate(fresh, later) is not None
+    assert service.authenticate(old, later) is None
