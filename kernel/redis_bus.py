@@ -104,8 +104,9 @@ class RedisEventBus:
         loop = asyncio.get_running_loop()
         waits = []
         for pattern in patterns:
-            future = self._pending.get(pattern) or loop.create_future()
-            self._pending[pattern] = future
+            future = self._pending.get(pattern)
+            if future is None or future.done():
+                future = self._pending[pattern] = loop.create_future()
             waits.append(future)
         self._ensure_reader()
         try:
@@ -113,12 +114,14 @@ class RedisEventBus:
                 pubsub = self._pubsub or self._client.pubsub()
                 self._pubsub = pubsub
                 await pubsub.psubscribe(*(self._prefix + p for p in patterns))
-            self._wanted.set()
-            await asyncio.wait_for(asyncio.gather(*waits), self._confirm_timeout)
         except REDIS_ERRORS as exc:
             self._health.failure(_COMPONENT, exc)
             await self._drop_pubsub()  # the reader reconnects and subscribes everything
             self._wanted.set()
+            return
+        self._wanted.set()
+        # asyncio.wait does not cancel on timeout: a late confirmation still lands
+        await asyncio.wait(waits, timeout=self._confirm_timeout)
 
     async def _forget(self, subscription: Subscription) -> None:
         self._subscriptions.discard(subscription)
