@@ -142,8 +142,10 @@ def encode_event(event: Event) -> str:
 def decode_event(text: str | bytes) -> Event:
     """Parse JSON made by :func:`encode_event`; unknown types become :class:`RawEvent`."""
     try:
-        doc = json.loads(text)
+        doc = json.loads(text)  # bytes must be UTF-8; UnicodeDecodeError is a ValueError
         type_name = doc["type"]
+        if not isinstance(type_name, str) or not isinstance(doc["data"], dict):
+            raise TypeError("type must be a string and data an object")
         at = datetime.fromisoformat(doc["at"])
         event_id = str(doc["id"])
         data = doc["data"]
