@@ -9,6 +9,7 @@ IdentityError
 ├── UserExists            the username is taken
 ├── UserNotFound          no such user
 ├── InvalidTotpCode       a code given while enrolling a second factor is wrong
+├── CurrentPasswordWrong  a change to one's own account gave the wrong current password
 └── NotAllowed            the principal may not do this (``reason``: role or scope)
 """
 
@@ -60,6 +61,10 @@ class UserNotFound(IdentityError):
 
 class InvalidTotpCode(IdentityError):
     """The TOTP code given to confirm enrolment is wrong."""
+
+
+class CurrentPasswordWrong(IdentityError):
+    """A change to one's own account needs the current password, and it was wrong."""
 
 
 class NotAllowed(IdentityError):

@@ -15,6 +15,7 @@ from identity import totp
 from identity.audit import AuditEntry, Outcome
 from identity.authorize import Principal, may_grant, scope_target
 from identity.errors import (
+    CurrentPasswordWrong,
     InvalidCredentials,
     InvalidTotpCode,
     InvalidUser,
@@ -36,7 +37,14 @@ from identity.sessions import (
     token_digest,
 )
 from identity.store import IdentityStore
-from identity.throttle import ACCOUNT_POLICY, ADDRESS_POLICY, record_failure, retry_after
+from identity.throttle import (
+    ACCOUNT_POLICY,
+    ADDRESS_POLICY,
+    FailureWindow,
+    ThrottlePolicy,
+    lock_until,
+    retry_after,
+)
 from identity.users import NewUser, User, validate_new_user
 
 logger = logging.getLogger(__name__)
@@ -87,8 +95,15 @@ class IdentityService:
         not the account exists.
         """
         username = username.strip().lower()
-        keys = [("account", f"account:{username}"), ("address", f"address:{address or '-'}")]
-        wait = max(retry_after(self._store.failure_window(key), now) for _, key in keys)
+        counted = [
+            (f"account:{username}", ACCOUNT_POLICY),
+            (f"address:{address or '-'}", ADDRESS_POLICY),
+        ]
+        windows = [self._store.count_attempt(key, policy, now) for key, policy in counted]
+        wait = max(
+            retry_after(window, policy, now)
+            for window, (_, policy) in zip(windows, counted, strict=True)
+        )
         if wait:
             self._audit_login(username, None, Outcome.DENIED, now, address, {"throttled": wait})
             raise LoginThrottled(wait)
@@ -97,22 +112,23 @@ class IdentityService:
         usable = found is not None and found.user.active
         stored_hash = found.password_hash if found is not None and usable else None
         if not self._hasher.verify(stored_hash, password) or found is None:
-            self._fail(keys, username, found.user if found else None, now, address, "password")
+            self._fail(windows, counted, username, found.user if found else None, now, address)
             raise InvalidCredentials("wrong username or password")
 
         user = found.user
         if user.totp_enabled and found.totp_secret:
             if not totp_code:
+                self._forgive(counted)  # the password was right
                 raise SecondFactorRequired("enter the code from your authenticator app")
-            counter = totp.verify(
+            step = totp.verify(
                 found.totp_secret, totp_code, now.timestamp(), after=found.totp_last_counter
             )
-            if counter is None:
-                self._fail(keys, username, user, now, address, "totp")
+            if step is None or not self._store.claim_totp_step(user.id, step):
+                self._fail(windows, counted, username, user, now, address, "totp")
                 raise InvalidCredentials("wrong username, password or code")
-            self._store.update_user(user.id, totp_last_counter=counter)
 
-        self._store.clear_failure_window(keys[0][1])
+        self._store.clear_failure_window(counted[0][0])
+        self._store.forgive_attempt(counted[1][0])
         if self._hasher.needs_rehash(found.password_hash):
             self._store.update_user(user.id, password_hash=self._hasher.hash(password))
         token = new_token()
@@ -123,18 +139,23 @@ class IdentityService:
 
     def _fail(
         self,
-        keys: list[tuple[str, str]],
+        windows: list[FailureWindow],
+        counted: list[tuple[str, ThrottlePolicy]],
         username: str,
         user: User | None,
         now: datetime,
         address: str | None,
-        why: str,
+        why: str = "password",
     ) -> None:
-        for name, key in keys:
-            policy = ACCOUNT_POLICY if name == "account" else ADDRESS_POLICY
-            window = record_failure(self._store.failure_window(key), key, policy, now)
-            self._store.save_failure_window(window)
+        for window, (key, policy) in zip(windows, counted, strict=True):
+            until = lock_until(window, policy, now)
+            if until is not None:
+                self._store.lock(key, until)
         self._audit_login(username, user, Outcome.FAILURE, now, address, {"reason": why})
+
+    def _forgive(self, counted: list[tuple[str, ThrottlePolicy]]) -> None:
+        for key, _ in counted:
+            self._store.forgive_attempt(key)
 
     def _audit_login(
         self,
@@ -240,7 +261,7 @@ class IdentityService:
         """Set another account's password (e.g. a teacher who forgot theirs)."""
         user = self.user(user_id)
         self._may_manage(actor, user, "user.password_reset", now)
-        self.change_password(actor, user, new_password, now)
+        self._set_password(actor, user, new_password, "user.password_reset", now)
 
     def _may_manage(self, actor: Actor, user: User, action: str, now: datetime) -> None:
         if actor.principal is None:
@@ -251,57 +272,67 @@ class IdentityService:
             self._audit(actor, action, target, user.home_region, Outcome.DENIED, now, {})
             decision.enforce()
 
-    def change_password(self, actor: Actor, user: User, new_password: str, now: datetime) -> None:
+    def change_password(
+        self, actor: Actor, user: User, current_password: str, new_password: str, now: datetime
+    ) -> None:
+        """One's own password: the current one is asked for, then every session ends."""
+        self._check_current_password(actor, user, current_password, "user.password", now)
+        self._set_password(actor, user, new_password, "user.password", now)
+
+    def _set_password(
+        self, actor: Actor, user: User, new_password: str, action: str, now: datetime
+    ) -> None:
         check_password_policy(new_password)
         self._store.update_user(
             user.id, password_hash=self._hasher.hash(new_password), password_changed_at=now
         )
         self._store.revoke_user_sessions(user.id, now)
-        self._audit(
-            actor,
-            "user.password",
-            f"user:{user.username}",
-            user.home_region,
-            Outcome.SUCCESS,
-            now,
-            {},
-        )
+        target = f"user:{user.username}"
+        self._audit(actor, action, target, user.home_region, Outcome.SUCCESS, now, {})
 
     # second factor -------------------------------------------------------------
-    def begin_totp(self, actor: Actor, user: User, now: datetime) -> tuple[str, str]:
-        """A fresh secret and its ``otpauth://`` URI; active once confirmed."""
+    def begin_totp(
+        self, actor: Actor, user: User, current_password: str, now: datetime
+    ) -> tuple[str, str]:
+        """A fresh secret and its ``otpauth://`` URI, kept pending until confirmed.
+
+        Asks for the current password, so a stolen session cannot re-enrol the
+        second factor; an existing second factor stays active until the new one is
+        confirmed.
+        """
+        self._check_current_password(actor, user, current_password, "totp.begin", now)
         secret = totp.new_secret()
-        self._store.update_user(user.id, totp_secret=secret, totp_enabled=False)
-        self._audit(
-            actor, "totp.begin", f"user:{user.username}", user.home_region, Outcome.SUCCESS, now, {}
-        )
+        self._store.update_user(user.id, totp_pending_secret=secret)
+        target = f"user:{user.username}"
+        self._audit(actor, "totp.begin", target, user.home_region, Outcome.SUCCESS, now, {})
         return secret, totp.provisioning_uri(secret, user.username)
 
     def confirm_totp(self, actor: Actor, user: User, code: str, now: datetime) -> None:
         found = self._store.credentials(user.username)
-        secret = found.totp_secret if found else None
-        counter = totp.verify(secret, code, now.timestamp()) if secret else None
-        if counter is None:
-            self._audit(
-                actor,
-                "totp.enable",
-                f"user:{user.username}",
-                user.home_region,
-                Outcome.FAILURE,
-                now,
-                {},
-            )
+        secret = found.totp_pending_secret if found else None
+        step = totp.verify(secret, code, now.timestamp()) if secret else None
+        target = f"user:{user.username}"
+        if step is None:
+            self._audit(actor, "totp.enable", target, user.home_region, Outcome.FAILURE, now, {})
             raise InvalidTotpCode("the code does not match; check the phone's clock")
-        self._store.update_user(user.id, totp_enabled=True, totp_last_counter=counter)
-        self._audit(
-            actor,
-            "totp.enable",
-            f"user:{user.username}",
-            user.home_region,
-            Outcome.SUCCESS,
-            now,
-            {},
+        self._store.update_user(
+            user.id,
+            totp_secret=secret,
+            totp_pending_secret=None,
+            totp_enabled=True,
+            totp_last_counter=step,
         )
+        self._audit(actor, "totp.enable", target, user.home_region, Outcome.SUCCESS, now, {})
+
+    def _check_current_password(
+        self, actor: Actor, user: User, password: str, action: str, now: datetime
+    ) -> None:
+        found = self._store.credentials(user.username)
+        if found is None or not self._hasher.verify(found.password_hash, password):
+            target = f"user:{user.username}"
+            detail = {"reason": "current password"}
+            self._audit(actor, action, target, user.home_region, Outcome.FAILURE, now, detail)
+            raise CurrentPasswordWrong("the current password is wrong")
 
     # audit ---------------------------------------------------------------------
     def audit_visible_to(self, principal: Principal, limit: int = 200) -> list[AuditEntry]:

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Row, insert, select, update
+from sqlalchemy import Connection, Engine, Row, case, insert, literal, null, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from identity.audit import AuditEntry, Outcome
@@ -15,8 +16,9 @@ from identity.roles import Role
 from identity.scope import Scope, region_prefix
 from identity.sessions import Session, SessionKind
 from identity.tables import audit_log, login_failures, sessions, users
-from identity.throttle import FailureWindow
+from identity.throttle import FailureWindow, ThrottlePolicy
 from identity.users import NewUser, User
+from kernel.metadata import UtcDateTime
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,12 @@ class Credentials:
     password_hash: str
     totp_secret: str | None
     totp_last_counter: int
+    totp_pending_secret: str | None
+
+
+def _dialect_insert(conn: Connection) -> Any:
+    """INSERT … ON CONFLICT is dialect-specific in SQLAlchemy; both our databases have it."""
+    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
 
 
 def _user(row: Row[Any]) -> User:
@@ -79,12 +87,28 @@ class IdentityStore:
             row = conn.execute(select(users).where(users.c.username == username)).first()
         if row is None:
             return None
-        return Credentials(_user(row), row.password_hash, row.totp_secret, row.totp_last_counter)
+        return Credentials(
+            _user(row),
+            row.password_hash,
+            row.totp_secret,
+            row.totp_last_counter,
+            row.totp_pending_secret,
+        )
 
     def user(self, user_id: int) -> User | None:
         with self._engine.connect() as conn:
             row = conn.execute(select(users).where(users.c.id == user_id)).first()
         return None if row is None else _user(row)
+
+    def claim_totp_step(self, user_id: int, step: int) -> bool:
+        """Record ``step`` as used unless it (or a later one) already was: one use per code."""
+        with self._engine.begin() as conn:
+            done = conn.execute(
+                update(users)
+                .where(users.c.id == user_id, users.c.totp_last_counter < step)
+                .values(totp_last_counter=step)
+            )
+        return done.rowcount == 1
 
     def users_in(self, scope: Scope) -> list[User]:
         query = select(users).order_by(users.c.username)
@@ -172,25 +196,44 @@ class IdentityStore:
         return done.rowcount
 
     # login failures ----------------------------------------------------
-    def failure_window(self, key: str) -> FailureWindow | None:
-        with self._engine.connect() as conn:
-            row = conn.execute(select(login_failures).where(login_failures.c.key == key)).first()
-        if row is None:
-            return None
+    def count_attempt(self, key: str, policy: ThrottlePolicy, now: datetime) -> FailureWindow:
+        """Count one attempt for ``key`` atomically (one upsert), starting a new window
+        when the last one is over; returns the window including this attempt."""
+        table = login_failures
+        stale = (table.c.started <= now - policy.window) & (
+            table.c.locked_until.is_(None) | (table.c.locked_until <= now)
+        )
+        at = literal(now, UtcDateTime())
+        with self._engine.begin() as conn:
+            upsert = _dialect_insert(conn)(table).values(
+                key=key, failures=1, started=now, locked_until=None
+            )
+            row = conn.execute(
+                upsert.on_conflict_do_update(
+                    index_elements=[table.c.key],
+                    set_={
+                        "failures": case((stale, 1), else_=table.c.failures + 1),
+                        "started": case((stale, at), else_=table.c.started),
+                        "locked_until": case((stale, null()), else_=table.c.locked_until),
+                    },
+                ).returning(table)
+            ).one()
         return FailureWindow(row.key, row.failures, row.started, row.locked_until)
 
-    def save_failure_window(self, window: FailureWindow) -> None:
-        values = {
-            "failures": window.failures,
-            "started": window.started,
-            "locked_until": window.locked_until,
-        }
+    def lock(self, key: str, until: datetime) -> None:
         with self._engine.begin() as conn:
-            done = conn.execute(
-                update(login_failures).where(login_failures.c.key == window.key).values(values)
+            conn.execute(
+                update(login_failures).where(login_failures.c.key == key).values(locked_until=until)
             )
-            if done.rowcount == 0:
-                conn.execute(insert(login_failures).values(key=window.key, **values))
+
+    def forgive_attempt(self, key: str) -> None:
+        """Un-count one attempt (it succeeded)."""
+        with self._engine.begin() as conn:
+            conn.execute(
+                update(login_failures)
+                .where(login_failures.c.key == key, login_failures.c.failures > 0)
+                .values(failures=login_failures.c.failures - 1)
+            )
 
     def clear_failure_window(self, key: str) -> None:
         with self._engine.begin() as conn:

@@ -31,6 +31,7 @@ users = Table(
     Column("home_region", String(9), index=True),
     Column("active", Boolean, nullable=False, default=True),
     Column("totp_secret", String(64)),
+    Column("totp_pending_secret", String(64)),  # enrolment in progress; active on confirm
     Column("totp_enabled", Boolean, nullable=False, default=False),
     Column("totp_last_counter", BigInteger, nullable=False, default=-1),
     Column("created_at", UtcDateTime, nullable=False),

@@ -1,8 +1,9 @@
 """Login throttling: failures counted per account and per address in a window.
 
-Pure: the caller loads the current window for a key, asks ``retry_after``, and
-stores what ``record_failure`` returns. Keys are counted whether or not the
-account exists, so throttling never reveals which accounts exist.
+Every attempt is counted atomically by the store *before* the password is checked
+(so parallel guesses cannot slip past the limit); a success forgives its attempt.
+The decisions are here, pure. Keys are counted whether or not the account exists,
+so throttling never reveals which accounts exist.
 """
 
 from __future__ import annotations
@@ -32,19 +33,19 @@ class FailureWindow:
     locked_until: datetime | None = None
 
 
-def retry_after(window: FailureWindow | None, now: datetime) -> int:
-    """Seconds until ``key`` may try again; 0 if it may try now."""
-    if window is None or window.locked_until is None or window.locked_until <= now:
-        return 0
-    return max(1, int((window.locked_until - now).total_seconds() + 0.999))
+def retry_after(window: FailureWindow, policy: ThrottlePolicy, now: datetime) -> int:
+    """Seconds to wait, judged on the window *after* counting this attempt; 0: go ahead.
+
+    Attempts are counted before the password is checked, so a burst of parallel
+    guesses is cut off at ``max_failures`` checks, not after them.
+    """
+    if window.locked_until is not None and window.locked_until > now:
+        return max(1, int((window.locked_until - now).total_seconds() + 0.999))
+    if window.failures > policy.max_failures:
+        return int(policy.lockout.total_seconds())
+    return 0
 
 
-def record_failure(
-    window: FailureWindow | None, key: str, policy: ThrottlePolicy, now: datetime
-) -> FailureWindow:
-    """The window after one more failure for ``key`` at ``now``."""
-    if window is None or now - window.started >= policy.window:
-        window = FailureWindow(key, 0, now)
-    failures = window.failures + 1
-    locked_until = now + policy.lockout if failures >= policy.max_failures else None
-    return FailureWindow(key, failures, window.started, locked_until)
+def lock_until(window: FailureWindow, policy: ThrottlePolicy, now: datetime) -> datetime | None:
+    """After a failed check: the end of the lockout, if this failure reached the limit."""
+    return now + policy.lockout if window.failures >= policy.max_failures else None

@@ -19,7 +19,7 @@ from starlette.middleware.base import RequestResponseEndpoint
 from identity.passwords import PasswordHasher
 from web import errors
 from web.database import make_engine
-from web.deps import SESSION_COOKIE, get_lang
+from web.deps import SESSION_COOKIE, bearer_token, get_lang
 from web.i18n import translate
 from web.pages import STATIC_DIR
 from web.rights import check_rules
@@ -95,18 +95,20 @@ async def _purge_hourly(services: Services) -> None:
 
 
 async def _same_origin_guard(request: Request, call_next: RequestResponseEndpoint) -> Response:
-    """Refuse cross-site form posts riding on the session cookie (CSRF).
+    """Refuse cross-site form posts (CSRF), including login CSRF.
 
-    Bearer-token calls carry no ambient credentials and pass. Browsers send
-    ``Origin`` on every POST; it must name this very host.
+    A request that carries a bearer token uses no ambient credential and passes.
+    Otherwise an unsafe request must come from this very host: browsers send
+    ``Origin`` (or at least ``Referer``) on every POST, so one riding on the
+    session cookie without either is refused too.
     """
-    if (
-        request.method in _UNSAFE
-        and SESSION_COOKIE in request.cookies
-        and not request.headers.get("authorization")
-    ):
+    if request.method in _UNSAFE and bearer_token(request) is None:
         origin = request.headers.get("origin") or request.headers.get("referer")
-        if origin and urlsplit(origin).netloc != request.headers.get("host"):
+        if origin:
+            refused = urlsplit(origin).netloc != request.headers.get("host")
+        else:
+            refused = SESSION_COOKIE in request.cookies
+        if refused:
             lang = get_lang(request)
             return JSONResponse(
                 {"error": "cross_site", "message": translate(lang, "error.cross_site")},

@@ -21,13 +21,15 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def session_token(request: Request) -> str | None:
-    """The bearer token, else the session cookie."""
+def bearer_token(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
-    return request.cookies.get(SESSION_COOKIE)
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def session_token(request: Request) -> str | None:
+    """The bearer token, else the session cookie."""
+    return bearer_token(request) or request.cookies.get(SESSION_COOKIE)
 
 
 def current_user(request: Request, services: ServicesDep) -> User | None:

@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from identity.errors import (
+    CurrentPasswordWrong,
     IdentityError,
     InvalidCredentials,
     InvalidTotpCode,
@@ -72,6 +73,8 @@ def problem_for(exc: Exception, lang: Lang) -> Problem:
             return Problem(409, "user_exists", t("error.user_exists"))
         case UserNotFound() | NotFound():
             return Problem(404, "not_found", t("error.not_found"))
+        case CurrentPasswordWrong():
+            return Problem(422, "current_password", t("error.current_password"))
         case InvalidTotpCode():
             return Problem(422, "totp_code", t("error.totp_code"))
         case LiveStateUnavailable():

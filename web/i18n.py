@@ -52,6 +52,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "account.totp_confirm": ("确认", "Confirm"),
     "account.password": ("修改密码", "Change password"),
     "account.new_password": ("新密码", "New password"),
+    "account.current_password": ("当前密码", "Current password"),
     "account.saved": ("已保存。", "Saved."),
     "degraded.banner": (
         "实时状态服务（Redis）暂时不可用：在线状态和实时通知可能延迟，系统将自动恢复。",
@@ -109,6 +110,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "密码太简单：至少 8 位，且包含字母、数字、符号中的至少两类。",
         "Password too weak: at least 8 characters mixing two of letters, digits, symbols.",
     ),
+    "error.current_password": ("当前密码不正确。", "The current password is wrong."),
     "error.user_exists": ("用户名已被使用。", "That username is taken."),
     "error.not_found": ("找不到该对象。", "Not found."),
     "error.totp_code": (

@@ -8,6 +8,7 @@ this lesson) call ``authorize`` again with that object as the target.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -92,22 +93,30 @@ def _routes(app: FastAPI) -> Iterator[tuple[str, BaseRoute, Dependant | None]]:
         yield context.path or "?", route, dependant
 
 
-def route_rules(app: FastAPI) -> dict[str, list[Rule]]:
-    """``"GET /path"`` → the rules its dependencies declare."""
-    table: dict[str, list[Rule]] = {}
+def _route_entries(app: FastAPI) -> list[tuple[str, list[Rule]]]:
+    entries: list[tuple[str, list[Rule]]] = []
     for path, route, dependant in _routes(app):
         if isinstance(route, APIRoute):
             rules = list(_rules(dependant or route.dependant))
-            for method in sorted(route.methods or ()):
-                table[f"{method} {path}"] = rules
-    return table
+            entries.extend((f"{method} {path}", rules) for method in sorted(route.methods or ()))
+    return entries
+
+
+def route_rules(app: FastAPI) -> dict[str, list[Rule]]:
+    """``"GET /path"`` → the rules its dependencies declare (``check_rules`` refuses twins)."""
+    return dict(_route_entries(app))
 
 
 def check_rules(app: FastAPI) -> None:
-    """Raise ``UncoveredRoute`` unless every route has exactly one rule."""
-    problems = [
-        f"{key}: {len(rules)} rules" for key, rules in route_rules(app).items() if len(rules) != 1
-    ]
+    """Raise ``UncoveredRoute`` unless every route has exactly one rule.
+
+    The same method and path registered twice is refused as well: the first one
+    serves the requests, so a check that looked at the second would be fooled.
+    """
+    entries = _route_entries(app)
+    seen = Counter(key for key, _ in entries)
+    problems = [f"{key}: registered {n} times" for key, n in seen.items() if n > 1]
+    problems += [f"{key}: {len(rules)} rules" for key, rules in entries if len(rules) != 1]
     for path, route, _ in _routes(app):
         if isinstance(route, APIRoute):
             continue

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
+import tempfile
 from enum import StrEnum
 from pathlib import Path
 
@@ -128,6 +130,11 @@ def load_settings(**overrides: object) -> SankeSettings:
         raise SettingsError(describe(exc)) from None
 
 
+def _redacted(value: str) -> str:
+    """Hide the password in ``scheme://user:password@host`` (settings errors get logged)."""
+    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", value)
+
+
 def describe(exc: ValidationError) -> str:
     """One line: which setting, what it expects, what it got."""
     error = exc.errors()[0]
@@ -140,7 +147,7 @@ def describe(exc: ValidationError) -> str:
     info = SankeSettings.model_fields.get(field)
     expected = info.description if info is not None and info.description else "a valid value"
     got = error.get("input")
-    shown = "" if got is None or isinstance(got, dict) else f", got {str(got)!r}"
+    shown = "" if got is None or isinstance(got, dict) else f", got {_redacted(str(got))!r}"
     if field in ("secret_key", "livekit_api_secret"):
         shown = ""
     reason = message.removeprefix("Value error, ")
@@ -148,29 +155,49 @@ def describe(exc: ValidationError) -> str:
 
 
 def secret_key(settings: SankeSettings) -> str:
-    """The configured secret key, or the one this install generated and stored."""
+    """The configured secret key, or the one this install generated and stored.
+
+    Several workers may start at once: the key is written to a private temporary
+    file and linked into place, so exactly one key wins and nobody reads half a file.
+    """
     if settings.secret_key is not None:
         return settings.secret_key.get_secret_value()
     path = settings.data_dir / "secrets.json"
+    stored = _stored_key(path)
+    if stored is not None:
+        return stored
+    key = secrets.token_urlsafe(48)
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=settings.data_dir, prefix=".secrets-")
+        with os.fdopen(fd, "w") as handle:  # mkstemp makes it mode 600
+            json.dump({"secret_key": key}, handle)
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another worker was first; use its key
+        finally:
+            os.unlink(temporary)
+    except OSError as exc:
+        raise SettingsError(f"SANKE_DATA_DIR: expected a writable directory ({exc})") from None
+    found = _stored_key(path)
+    assert found is not None
+    return found
+
+
+def _stored_key(path: Path) -> str | None:
     try:
         stored = json.loads(path.read_text())
         key = str(stored["secret_key"])
-        if len(key) >= MIN_SECRET_LENGTH:
-            return key
     except FileNotFoundError:
-        pass
+        return None
     except (ValueError, KeyError, TypeError) as exc:
         raise SettingsError(
             f"{path}: the stored secrets are unreadable ({exc}); restore or delete the file"
         ) from None
-    key = secrets.token_urlsafe(48)
-    try:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return secret_key(settings)
-    except OSError as exc:
-        raise SettingsError(f"SANKE_DATA_DIR: expected a writable directory ({exc})") from None
-    with os.fdopen(fd, "w") as handle:
-        json.dump({"secret_key": key}, handle)
+    if len(key) < MIN_SECRET_LENGTH:
+        raise SettingsError(
+            f"{path}: the stored secret key is shorter than {MIN_SECRET_LENGTH} characters; "
+            "restore or delete the file"
+        )
     return key

@@ -11,6 +11,7 @@ from identity import totp
 from identity.audit import Outcome
 from identity.authorize import Principal, scope_target
 from identity.errors import (
+    CurrentPasswordWrong,
     InvalidCredentials,
     InvalidTotpCode,
     InvalidUser,
@@ -125,7 +126,9 @@ def test_every_login_attempt_is_audited(service: IdentityService) -> None:
 def test_totp_enrolment_then_login_needs_a_fresh_code(service: IdentityService) -> None:
     admin = make(service, "admin")
     actor = Actor(admin.principal(), "admin")
-    secret, uri = service.begin_totp(actor, admin, T0)
+    with pytest.raises(CurrentPasswordWrong):
+        service.begin_totp(actor, admin, "not-my-password", T0)
+    secret, uri = service.begin_totp(actor, admin, "sanke2026", T0)
     assert secret in uri
     with pytest.raises(InvalidTotpCode):
         service.confirm_totp(actor, admin, "000000", T0)
@@ -171,10 +174,14 @@ def test_activity_keeps_a_session_alive(service: IdentityService) -> None:
 def test_changing_the_password_ends_every_session(service: IdentityService) -> None:
     admin = make(service, "admin")
     token = service.login("admin", "sanke2026", T0).token
-    service.change_password(Actor(admin.principal(), "admin"), admin, "new-pass-2026", T0)
+    actor = Actor(admin.principal(), "admin")
+    with pytest.raises(CurrentPasswordWrong):
+        service.change_password(actor, admin, "wrong-current-1", "new-pass-2026", T0)
+    assert service.authenticate(token, T0) is not None
+    service.change_password(actor, admin, "sanke2026", "new-pass-2026", T0)
     assert service.authenticate(token, T0) is None
     with pytest.raises(WeakPassword):
-        service.change_password(Actor(admin.principal(), "admin"), admin, "short", T0)
+        service.change_password(actor, admin, "new-pass-2026", "short", T0)
     assert service.login("admin", "new-pass-2026", T0)
 
 
@@ -237,8 +244,74 @@ def test_purge_drops_dead_sessions_and_stale_failure_counts(service: IdentitySer
         service.login("admin", "wrong-2026", T0)
     later = T0 + timedelta(days=200)
     fresh = service.login("admin", "sanke2026", later).token
-    # the old session and the address count (the later success cleared the account count)
-    assert service.purge(later) == 2
+    assert service.purge(later) == 1  # the old session; the fresh login reset the counts
     assert service.purge(later) == 0
+    assert service.purge(later + timedelta(hours=1)) == 1  # the address count, now stale
     assert service.authenticate(fresh, later) is not None
     assert service.authenticate(old, later) is None
+
+
+def test_re_enrolling_keeps_the_old_second_factor_until_the_new_one_is_confirmed(
+    service: IdentityService,
+) -> None:
+    admin = make(service, "admin")
+    actor = Actor(admin.principal(), "admin")
+    first, _ = service.begin_totp(actor, admin, "sanke2026", T0)
+    service.confirm_totp(actor, admin, totp.code_at(first, totp.counter_at(T0.timestamp())), T0)
+    service.begin_totp(actor, admin, "sanke2026", T0)  # started, never confirmed
+    later = T0 + timedelta(minutes=10)
+    with pytest.raises(SecondFactorRequired):
+        service.login("admin", "sanke2026", later)
+    code = totp.code_at(first, totp.counter_at(later.timestamp()))
+    assert service.login("admin", "sanke2026", later, totp_code=code)
+
+
+def test_parallel_guesses_get_at_most_the_allowed_password_checks(
+    store: IdentityStore, hasher: PasswordHasher
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    checks = []
+
+    class CountingHasher(PasswordHasher):
+        def verify(self, stored: str | None, password: str) -> bool:
+            checks.append(password)
+            return super().verify(stored, password)
+
+    service = IdentityService(store, CountingHasher(time_cost=1, memory_cost=1024))
+    make(service, "admin")
+
+    def guess(n: int) -> str:
+        try:
+            service.login("admin", f"guess-{n}-x", T0, address=f"10.9.0.{n}")
+        except LoginThrottled:
+            return "throttled"
+        except InvalidCredentials:
+            return "wrong"
+        return "in"
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(guess, range(40)))
+    assert outcomes.count("wrong") == 5 and outcomes.count("throttled") == 35
+    assert len(checks) == 5
+
+
+def test_a_totp_code_raced_from_two_places_works_once(service: IdentityService) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    admin = make(service, "admin")
+    actor = Actor(admin.principal(), "admin")
+    secret, _ = service.begin_totp(actor, admin, "sanke2026", T0)
+    service.confirm_totp(actor, admin, totp.code_at(secret, totp.counter_at(T0.timestamp())), T0)
+    later = T0 + timedelta(minutes=5)
+    code = totp.code_at(secret, totp.counter_at(later.timestamp()))
+
+    def attempt(n: int) -> bool:
+        try:
+            service.login("admin", "sanke2026", later, totp_code=code, address=f"10.8.0.{n}")
+        except (InvalidCredentials, LoginThrottled):
+            return False
+        return True
+
+    with ThreadPoolExecutor(6) as pool:
+        assert sum(pool.map(attempt, range(6))) == 1

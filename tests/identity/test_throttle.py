@@ -1,29 +1,34 @@
-"""Login throttling: the window, the lockout, the reset."""
+"""Login throttling decisions, judged on the window after counting the attempt."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from identity.throttle import ThrottlePolicy, record_failure, retry_after
+from identity.throttle import FailureWindow, ThrottlePolicy, lock_until, retry_after
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 POLICY = ThrottlePolicy(3, timedelta(minutes=10), timedelta(minutes=5))
 
 
-def test_the_nth_failure_in_the_window_locks_for_the_lockout() -> None:
-    window = None
-    for minute in range(3):
-        assert retry_after(window, T0 + timedelta(minutes=minute)) == 0
-        window = record_failure(window, "k", POLICY, T0 + timedelta(minutes=minute))
-    assert window is not None and window.failures == 3
-    assert retry_after(window, T0 + timedelta(minutes=2)) == 300
-    assert retry_after(window, T0 + timedelta(minutes=6, seconds=59)) == 1
-    assert retry_after(window, T0 + timedelta(minutes=7)) == 0
+def window(failures: int, locked_until: datetime | None = None) -> FailureWindow:
+    return FailureWindow("k", failures, T0, locked_until)
 
 
-def test_failures_older_than_the_window_start_a_new_count() -> None:
-    window = record_failure(None, "k", POLICY, T0)
-    window = record_failure(window, "k", POLICY, T0 + timedelta(minutes=1))
-    window = record_failure(window, "k", POLICY, T0 + timedelta(minutes=11))
-    assert window.failures == 1 and window.locked_until is None
-    assert window.started == T0 + timedelta(minutes=11)
+def test_attempts_up_to_the_limit_go_ahead() -> None:
+    assert [retry_after(window(n), POLICY, T0) for n in (1, 2, 3)] == [0, 0, 0]
+
+
+def test_attempts_beyond_the_limit_in_a_burst_wait_the_lockout() -> None:
+    assert retry_after(window(4), POLICY, T0) == 300
+
+
+def test_a_lock_counts_down() -> None:
+    locked = window(3, T0 + timedelta(minutes=5))
+    assert retry_after(locked, POLICY, T0 + timedelta(minutes=2)) == 180
+    assert retry_after(locked, POLICY, T0 + timedelta(minutes=4, seconds=59)) == 1
+    assert retry_after(locked, POLICY, T0 + timedelta(minutes=5)) == 0
+
+
+def test_the_failure_that_reaches_the_limit_locks() -> None:
+    assert lock_until(window(2), POLICY, T0) is None
+    assert lock_until(window(3), POLICY, T0) == T0 + timedelta(minutes=5)

@@ -77,16 +77,40 @@ def test_a_cross_site_form_post_with_the_cookie_is_refused(client: TestClient) -
     client.post("/login", data={"username": "admin", "password": PASSWORD})
     refused = client.post(
         "/account/password",
-        data={"new_password": "hijacked-2026"},
+        data={"current_password": PASSWORD, "new_password": "hijacked-2026"},
         headers={"origin": "https://evil.example"},
     )
     assert refused.status_code == 403 and refused.json()["error"] == "cross_site"
+    bare = client.post(
+        "/account/password",
+        data={"current_password": PASSWORD, "new_password": "hijacked-2026"},
+        headers={"origin": ""},
+    )
+    assert bare.status_code == 403  # a cookie post with neither Origin nor Referer
     same = client.post(
         "/account/password",
-        data={"new_password": "changed-2026"},
+        data={"current_password": PASSWORD, "new_password": "changed-2026"},
         headers={"origin": "http://testserver"},
     )
     assert same.status_code == 200
+
+
+def test_a_cross_site_login_form_is_refused(client: TestClient) -> None:
+    forged = client.post(
+        "/login",
+        data={"username": "admin", "password": PASSWORD},
+        headers={"origin": "https://evil.example"},
+    )
+    assert forged.status_code == 403
+
+
+def test_changing_ones_password_needs_the_current_one(client: TestClient) -> None:
+    client.post("/login", data={"username": "admin", "password": PASSWORD})
+    wrong = client.post(
+        "/account/password",
+        data={"current_password": "not-it-2026", "new_password": "changed-2026"},
+    )
+    assert wrong.status_code == 422 and "当前密码不正确" in wrong.text
 
 
 def test_admins_can_turn_on_totp_from_the_account_page(client: TestClient) -> None:
@@ -95,7 +119,7 @@ def test_admins_can_turn_on_totp_from_the_account_page(client: TestClient) -> No
     from identity import totp
 
     client.post("/login", data={"username": "admin", "password": PASSWORD})
-    page = client.post("/account/totp")
+    page = client.post("/account/totp", data={"current_password": PASSWORD})
     assert page.status_code == 200
     secret = page.text.split('class="secret">')[1].split("<")[0]
     wrong = client.post("/account/totp/confirm", data={"code": "000000", "secret": secret})

@@ -44,6 +44,18 @@ def test_a_route_in_an_included_router_without_a_rule_is_refused(app: FastAPI) -
         check_rules(app)
 
 
+def test_an_unruled_twin_of_a_ruled_route_is_refused(app: FastAPI) -> None:
+    router = APIRouter()
+
+    @router.get("/api/v1/users")
+    def shadow() -> list[str]:
+        return []
+
+    app.router.routes.insert(0, router.routes[0])  # registered first, so it would serve
+    with pytest.raises(UncoveredRoute, match="GET /api/v1/users: registered 2 times"):
+        check_rules(app)
+
+
 def test_a_route_with_two_rules_is_refused(app: FastAPI) -> None:
     @app.get("/api/v1/confused", dependencies=[public(), allowed(Action.USER_READ)])
     def confused() -> None:

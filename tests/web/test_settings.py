@@ -85,3 +85,26 @@ def test_a_corrupt_secrets_file_is_reported_not_replaced(tmp_path: Path) -> None
     with pytest.raises(SettingsError, match="secrets are unreadable"):
         secret_key(load_settings(data_dir=tmp_path))
     assert (tmp_path / "secrets.json").read_text() == "{not json"
+
+
+def test_a_bad_url_is_shown_without_its_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SANKE_DATABASE_URL", "mysql://root:hunter2@db/sanke")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert "hunter2" not in str(caught.value) and "root:***@db" in str(caught.value)
+
+
+def test_a_too_short_stored_secret_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "secrets.json").write_text('{"secret_key": "short"}')
+    with pytest.raises(SettingsError, match="shorter than 32"):
+        secret_key(load_settings(data_dir=tmp_path))
+
+
+def test_workers_starting_together_agree_on_one_secret(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    settings = load_settings(data_dir=tmp_path / "fresh")
+    with ThreadPoolExecutor(8) as pool:
+        keys = set(pool.map(lambda _: secret_key(settings), range(32)))
+    assert len(keys) == 1
+    assert [p.name for p in (tmp_path / "fresh").iterdir()] == ["secrets.json"]

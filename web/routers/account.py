@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 
-from identity.errors import IdentityError
+from identity.errors import IdentityError, NotAllowed
 from identity.roles import Role
 from identity.scope import region_prefix
 from identity.service import Actor
 from identity.users import User
 from web.deps import LangDep, ServicesDep
 from web.errors import problem_for
+from web.i18n import Lang
 from web.pages import render
 from web.rights import signed_in
 from web.schemas import SchoolOut, UserOut
@@ -49,21 +50,48 @@ def home(request: Request, services: ServicesDep, lang: LangDep, user: SignedIn)
     return render(request, "home.html", lang, scope_label=scope_label, groups=groups)
 
 
+def _page(
+    request: Request, lang: Lang, user: User, status_code: int = 200, **extra: Any
+) -> HTMLResponse:
+    return render(
+        request,
+        "account.html",
+        lang,
+        status_code=status_code,
+        totp_allowed=user.role is not Role.RECEIVING_CLASSROOM,
+        **extra,
+    )
+
+
+def _refused(
+    request: Request, lang: Lang, user: User, exc: IdentityError, **extra: Any
+) -> HTMLResponse:
+    problem = problem_for(exc, lang)
+    return _page(request, lang, user, problem.status, error=problem.message, **extra)
+
+
 @router.get("/account", response_class=HTMLResponse)
 def account(request: Request, lang: LangDep, user: SignedIn) -> HTMLResponse:
-    return render(request, "account.html", lang, totp_allowed=_totp_allowed(user))
-
-
-def _totp_allowed(user: User) -> bool:
-    return user.role is not Role.RECEIVING_CLASSROOM
+    return _page(request, lang, user)
 
 
 @router.post("/account/totp", response_class=HTMLResponse)
 def totp_begin(
-    request: Request, services: ServicesDep, lang: LangDep, user: SignedIn
+    request: Request,
+    services: ServicesDep,
+    lang: LangDep,
+    user: SignedIn,
+    current_password: Annotated[str, Form(max_length=256)],
 ) -> HTMLResponse:
-    secret, uri = services.identity.begin_totp(actor_of(request, user), user, services.now())
-    return render(request, "account.html", lang, totp_allowed=True, secret=secret, uri=uri)
+    try:
+        if user.role is Role.RECEIVING_CLASSROOM:  # a kiosk has nobody to read a phone
+            raise NotAllowed("role", "device accounts do not use a second factor")
+        secret, uri = services.identity.begin_totp(
+            actor_of(request, user), user, current_password, services.now()
+        )
+    except IdentityError as exc:
+        return _refused(request, lang, user, exc)
+    return _page(request, lang, user, secret=secret, uri=uri)
 
 
 @router.post("/account/totp/confirm", response_class=HTMLResponse)
@@ -78,18 +106,9 @@ def totp_confirm(
     try:
         services.identity.confirm_totp(actor_of(request, user), user, code, services.now())
     except IdentityError as exc:
-        problem = problem_for(exc, lang)
-        return render(
-            request,
-            "account.html",
-            lang,
-            status_code=problem.status,
-            totp_allowed=True,
-            secret=secret,
-            error=problem.message,
-        )
+        return _refused(request, lang, user, exc, secret=secret)
     request.state.user = services.identity.user(user.id)
-    return render(request, "account.html", lang, totp_allowed=True, saved=True)
+    return _page(request, lang, user, saved=True)
 
 
 @router.post("/account/password", response_class=HTMLResponse)
@@ -98,20 +117,13 @@ def change_password(
     services: ServicesDep,
     lang: LangDep,
     user: SignedIn,
+    current_password: Annotated[str, Form(max_length=256)],
     new_password: Annotated[str, Form(max_length=256)],
 ) -> HTMLResponse:
     try:
         services.identity.change_password(
-            actor_of(request, user), user, new_password, services.now()
+            actor_of(request, user), user, current_password, new_password, services.now()
         )
     except IdentityError as exc:
-        problem = problem_for(exc, lang)
-        return render(
-            request,
-            "account.html",
-            lang,
-            status_code=problem.status,
-            totp_allowed=_totp_allowed(user),
-            error=problem.message,
-        )
-    return render(request, "account.html", lang, totp_allowed=_totp_allowed(user), saved=True)
+        return _refused(request, lang, user, exc)
+    return _page(request, lang, user, saved=True)
