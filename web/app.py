@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 _UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 LIVE_STATE_PROBE_SECONDS = 5.0
+PURGE_FIRST_AFTER_SECONDS = 900
 
 
 def create_app(
@@ -84,14 +85,19 @@ def create_app(
 
 
 async def _purge_hourly(services: Services) -> None:
-    """Data lifecycle: drop dead sessions and stale login-failure counts (idempotent)."""
+    """Data lifecycle: drop dead sessions and stale login-failure counts (idempotent).
+
+    Starts after a quarter of an hour, not at start-up: a purge cut short by a quick
+    restart would leave its worker thread holding a connection.
+    """
     while True:
+        await asyncio.sleep(PURGE_FIRST_AFTER_SECONDS)
         try:
             removed = await run_in_threadpool(services.identity.purge, services.now())
             logger.info("Identity purge removed %d rows", removed)
         except SQLAlchemyError as exc:
             logger.warning("Identity purge failed: %s", exc)
-        await asyncio.sleep(3600)
+        await asyncio.sleep(3600 - PURGE_FIRST_AFTER_SECONDS)
 
 
 async def _same_origin_guard(request: Request, call_next: RequestResponseEndpoint) -> Response:

@@ -121,7 +121,8 @@ def test_admins_can_turn_on_totp_from_the_account_page(client: TestClient) -> No
     client.post("/login", data={"username": "admin", "password": PASSWORD})
     page = client.post("/account/totp", data={"current_password": PASSWORD})
     assert page.status_code == 200
-    secret = page.text.split('class="secret">')[1].split("<")[0]
+    secret = page.text.split('data-secret="')[1].split('"')[0]
+    assert 'src="data:image/svg+xml' in page.text  # the QR code to scan
     wrong = client.post("/account/totp/confirm", data={"code": "000000", "secret": secret})
     assert wrong.status_code == 422 and "验证码不正确" in wrong.text
     now = datetime.now(UTC).timestamp()

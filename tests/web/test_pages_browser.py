@@ -5,6 +5,7 @@ Screenshots go to test-artifacts/ for a person to look at.
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -133,4 +134,24 @@ def test_an_admin_creates_a_device_account_from_the_accounts_page(
     page.click("text=审计日志")
     expect(page.locator("table.grid")).to_contain_text("user:hekou.room1")
     page.screenshot(path=ARTIFACTS / "audit-zh-1366.png")
+    page.close()
+
+
+def test_an_admin_starts_two_step_verification(browser: object, demo_url: str) -> None:
+    from playwright.sync_api import Browser, expect
+
+    assert isinstance(browser, Browser)
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    sign_in(page, demo_url, "li.xunke")
+    page.click("text=账户与安全")
+    page.fill("form[action='/account/totp'] input[name=current_password]", DEMO_PASSWORD)
+    page.click("form[action='/account/totp'] button")
+    expect(page.locator("code.secret")).to_have_attribute(
+        "data-secret", re.compile(r"^[A-Z2-7]{32}$")
+    )
+    expect(page.locator("img.qr")).to_be_visible()
+    page.screenshot(path=ARTIFACTS / "account-totp-zh-1366.png", full_page=True)
+    page.fill("input[name=code]", "000000")
+    page.click("form[action='/account/totp/confirm'] button")
+    expect(page.locator(".error")).to_contain_text("验证码不正确")
     page.close()

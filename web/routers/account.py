@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import segno
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 
@@ -91,7 +92,8 @@ def totp_begin(
         )
     except IdentityError as exc:
         return _refused(request, lang, user, exc)
-    return _page(request, lang, user, secret=secret, uri=uri)
+    qr = segno.make(uri, error="m").svg_data_uri(scale=5, border=2)
+    return _page(request, lang, user, secret=secret, uri=uri, qr=qr)
 
 
 @router.post("/account/totp/confirm", response_class=HTMLResponse)
