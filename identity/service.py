@@ -365,19 +365,3 @@ class IdentityService:
                 detail=detail,
             )
         )
-
-    def record(
-        self,
-        actor: Actor,
-        action: str,
-        target: str,
-        region: str | None,
-        outcome: Outcome,
-        now: datetime,
-        detail: Mapping[str, Any] | None = None,
-    ) -> None:
-        """Append an audit entry for a change made by another package's service.
-
-        ``region`` is where the changed object lives, so that region's admins see it.
-        """
-        self._audit(actor, action, target, region, outcome, now, detail or {})

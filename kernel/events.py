@@ -93,11 +93,6 @@ class RawEvent(Event):
         return self.raw_key
 
 
-def event_types() -> dict[str, type[Event]]:
-    """The registered event types, by name."""
-    return dict(_REGISTRY)
-
-
 def _is_datetime(annotation: Any) -> bool:
     if annotation is datetime:
         return True
