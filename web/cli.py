@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
+from alembic.util.exc import CommandError
 from sqlalchemy import Engine
 
 from identity.authorize import scope_target
@@ -51,11 +52,19 @@ def _settings(**overrides: object) -> SankeSettings:
 
 
 def _migrated_engine(settings: SankeSettings) -> Engine:
-    engine = make_engine(settings.effective_database_url)
     try:
+        engine = make_engine(settings.effective_database_url)
         upgrade(engine)
     except DatabaseUnavailable as exc:
         _fail(f"{exc}. Check SANKE_DATABASE_URL and that the database server is running.", 3)
+    except OSError as exc:
+        _fail(f"SANKE_DATA_DIR: expected a writable directory ({exc})", 3)
+    except CommandError as exc:
+        _fail(
+            f"the database schema is not one this Sanke knows ({exc}); "
+            "is it newer than this version of Sanke?",
+            3,
+        )
     return engine
 
 

@@ -83,3 +83,25 @@ def test_a_busy_port_is_reported_before_anything_starts(tmp_path: Path) -> None:
         )
     assert result.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+def test_a_data_dir_that_is_not_a_directory_is_reported(tmp_path: Path) -> None:
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    env = sanke_env(SANKE_DATA_DIR=str(not_a_dir), SANKE_PORT=str(free_port()))
+    result = run_sanke("db", "upgrade", env=env)
+    assert result.returncode == 3
+    assert result.stderr.startswith("sanke: SANKE_DATA_DIR: expected a writable directory")
+    assert "Traceback" not in result.stderr
+
+
+def test_a_database_from_a_newer_sanke_is_refused_clearly(tmp_path: Path) -> None:
+    import sqlite3
+
+    env = sanke_env(SANKE_DATA_DIR=str(tmp_path))
+    assert run_sanke("db", "upgrade", env=env).returncode == 0
+    with sqlite3.connect(tmp_path / "sanke.db") as db:
+        db.execute("UPDATE alembic_version SET version_num = '9999'")
+    result = run_sanke("db", "upgrade", env=env)
+    assert result.returncode == 3 and "newer than this version" in result.stderr
+    assert "Traceback" not in result.stderr
