@@ -105,6 +105,8 @@ class IdentityService:
             for window, (_, policy) in zip(windows, counted, strict=True)
         )
         if wait:
+            # a refused attempt is not counted: one locked key must not lock the others
+            self._forgive(counted)
             self._audit_login(username, None, Outcome.DENIED, now, address, {"throttled": wait})
             raise LoginThrottled(wait)
 
@@ -327,12 +329,24 @@ class IdentityService:
     def _check_current_password(
         self, actor: Actor, user: User, password: str, action: str, now: datetime
     ) -> None:
+        """Like a login, throttled on the account: a stolen session cannot guess on."""
+        key = f"account:{user.username}"
+        window = self._store.count_attempt(key, ACCOUNT_POLICY, now)
+        target = f"user:{user.username}"
+        wait = retry_after(window, ACCOUNT_POLICY, now)
+        if wait:
+            self._store.forgive_attempt(key)
+            self._audit(actor, action, target, user.home_region, Outcome.DENIED, now, {})
+            raise LoginThrottled(wait)
         found = self._store.credentials(user.username)
         if found is None or not self._hasher.verify(found.password_hash, password):
-            target = f"user:{user.username}"
+            until = lock_until(window, ACCOUNT_POLICY, now)
+            if until is not None:
+                self._store.lock(key, until)
             detail = {"reason": "current password"}
             self._audit(actor, action, target, user.home_region, Outcome.FAILURE, now, detail)
             raise CurrentPasswordWrong("the current password is wrong")
+        self._store.forgive_attempt(key)
 
     # audit ---------------------------------------------------------------------
     def audit_visible_to(self, principal: Principal, limit: int = 200) -> list[AuditEntry]:

@@ -20,7 +20,9 @@ class ThrottlePolicy:
 
 
 ACCOUNT_POLICY = ThrottlePolicy(5, timedelta(minutes=15), timedelta(minutes=15))
-ADDRESS_POLICY = ThrottlePolicy(20, timedelta(minutes=15), timedelta(minutes=15))
+# A whole school often shares one address (NAT): only failures count, successes
+# are forgiven, and the limit is generous; each account still gets only five.
+ADDRESS_POLICY = ThrottlePolicy(50, timedelta(minutes=15), timedelta(minutes=15))
 
 
 @dataclass(frozen=True)

@@ -189,38 +189,52 @@ class Subscription:
 
     Bounded: when a slow consumer lets ``max_pending`` events pile up, the oldest
     are dropped and counted in ``dropped``, so one stuck page cannot grow memory.
+    When the bus closes, the subscription ends: ``get`` returns ``None`` and
+    iteration stops.
     """
 
     def __init__(self, patterns: tuple[str, ...], max_pending: int = 10_000) -> None:
         self.patterns = patterns
         self.dropped = 0
-        self._queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=max_pending)
+        self.closed = False
+        self._queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize=max_pending)
 
     def matches(self, channel: str) -> bool:
         return any(channel_matches(p, channel) for p in self.patterns)
 
     def deliver(self, event: Event) -> None:
         """Called by the adapter; never blocks."""
+        if not self.closed:
+            self._put(event)
+
+    def close(self) -> None:
+        """End the stream (the bus is closing); events already queued are still read."""
+        if not self.closed:
+            self.closed = True
+            self._put(None)
+
+    def _put(self, item: Event | None) -> None:
         if self._queue.full():
             self._queue.get_nowait()
             self.dropped += 1
-        self._queue.put_nowait(event)
+        self._queue.put_nowait(item)
 
     async def get(self, timeout: float | None = None) -> Event | None:
-        """The next event, or ``None`` if ``timeout`` seconds pass without one."""
-        if timeout is None:
-            return await self._queue.get()
+        """The next event; ``None`` if ``timeout`` seconds pass or the stream ended."""
         try:
-            return await asyncio.wait_for(self._queue.get(), timeout)
+            item = await asyncio.wait_for(self._queue.get(), timeout)
         except TimeoutError:
             return None
+        if item is None:
+            self._queue.put_nowait(None)  # stays ended for the next reader too
+        return item
 
     def __aiter__(self) -> AsyncIterator[Event]:
         return self._iterate()
 
     async def _iterate(self) -> AsyncIterator[Event]:
-        while True:
-            yield await self._queue.get()
+        while (event := await self.get()) is not None:
+            yield event
 
 
 class EventBus(Protocol):

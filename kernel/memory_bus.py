@@ -31,4 +31,6 @@ class MemoryEventBus:
             self._subscriptions.discard(subscription)
 
     async def aclose(self) -> None:
+        for subscription in self._subscriptions:
+            subscription.close()
         self._subscriptions.clear()

@@ -70,6 +70,7 @@ class RedisEventBus:
         self._pubsub: PubSub | None = None  # owned by the reader task
         self._reader: asyncio.Task[None] | None = None
         self._wanted = asyncio.Event()
+        self._closed = False
 
     async def publish(self, event: Event) -> None:
         await guarded(
@@ -92,6 +93,13 @@ class RedisEventBus:
             self._forget(subscription)
 
     async def aclose(self) -> None:
+        self._closed = True
+        for subscription in self._subscriptions:
+            subscription.close()
+        for futures in self._waiters.values():
+            for future in futures:
+                future.cancel()
+        self._waiters.clear()
         if self._reader is not None:
             self._reader.cancel()
             with suppress(asyncio.CancelledError):
@@ -116,15 +124,18 @@ class RedisEventBus:
         if fresh:
             self._commands.put_nowait(("psubscribe", fresh))
         self._wake()
-        if waits:
-            # asyncio.wait does not cancel on timeout: a late confirmation still lands
-            await asyncio.wait(waits, timeout=self._confirm_timeout)
-        for pattern in wanted:
-            pending = [f for f in self._waiters.get(pattern, []) if not f.done()]
-            if pending:
-                self._waiters[pattern] = pending
-            else:
-                self._waiters.pop(pattern, None)
+        try:
+            if waits:
+                # asyncio.wait does not cancel on timeout: a late confirmation still lands
+                await asyncio.wait(waits, timeout=self._confirm_timeout)
+        finally:
+            mine = set(waits)
+            for pattern in wanted:
+                left = [f for f in self._waiters.get(pattern, []) if f not in mine]
+                if left:
+                    self._waiters[pattern] = left
+                else:
+                    self._waiters.pop(pattern, None)
 
     def _forget(self, subscription: Subscription) -> None:
         self._subscriptions.discard(subscription)
@@ -133,11 +144,13 @@ class RedisEventBus:
         for pattern in unused:
             del self._refs[pattern]
             self._confirmed.discard(pattern)
-        if unused:
+        if unused and not self._closed:
             self._commands.put_nowait(("punsubscribe", unused))
             self._wake()
 
     def _wake(self) -> None:
+        if self._closed:
+            return
         if self._reader is None or self._reader.done():
             self._reader = asyncio.create_task(self._read(), name="RedisEventBus.reader")
         self._wanted.set()
@@ -202,8 +215,13 @@ class RedisEventBus:
     def _handle(self, message: dict[str, object]) -> None:
         kind = message.get("type")
         pattern = _text(message.get("pattern") or message.get("channel"))[len(self._prefix) :]
+        if kind == "punsubscribe":
+            self._confirmed.discard(pattern)
+            return
         if kind == "psubscribe":
             self._health.success(_COMPONENT)
+            if self._refs[pattern] <= 0:
+                return  # a late reply for a subscriber that has left: confirms nothing
             self._confirmed.add(pattern)
             for future in self._waiters.pop(pattern, []):
                 if not future.done():

@@ -100,6 +100,15 @@ async def _purge_hourly(services: Services) -> None:
         await asyncio.sleep(3600 - PURGE_FIRST_AFTER_SECONDS)
 
 
+def _own_hosts(request: Request) -> set[str]:
+    """The request's Host, and the public URL's host when a proxy rewrites Host."""
+    hosts = {request.headers.get("host", "")}
+    public_url = request.app.state.services.settings.public_url
+    if public_url:
+        hosts.add(urlsplit(public_url).netloc)
+    return hosts
+
+
 async def _same_origin_guard(request: Request, call_next: RequestResponseEndpoint) -> Response:
     """Refuse cross-site form posts (CSRF), including login CSRF.
 
@@ -111,7 +120,7 @@ async def _same_origin_guard(request: Request, call_next: RequestResponseEndpoin
     if request.method in _UNSAFE and bearer_token(request) is None:
         origin = request.headers.get("origin") or request.headers.get("referer")
         if origin:
-            refused = urlsplit(origin).netloc != request.headers.get("host")
+            refused = urlsplit(origin).netloc not in _own_hosts(request)
         else:
             refused = SESSION_COOKIE in request.cookies
         if refused:

@@ -170,9 +170,11 @@ def secret_key(settings: SankeSettings) -> str:
     try:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         fd, temporary = tempfile.mkstemp(dir=settings.data_dir, prefix=".secrets-")
-        with os.fdopen(fd, "w") as handle:  # mkstemp makes it mode 600
-            json.dump({"secret_key": key}, handle)
         try:
+            with os.fdopen(fd, "w") as handle:  # mkstemp makes it mode 600
+                json.dump({"secret_key": key}, handle)
+                handle.flush()
+                os.fsync(handle.fileno())  # a power cut must not leave an empty file
             os.link(temporary, path)
         except FileExistsError:
             pass  # another worker was first; use its key

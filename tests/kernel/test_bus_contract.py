@@ -126,3 +126,13 @@ async def test_iterating_a_subscription_yields_events_in_order(backend: Backend)
                 if len(seen) == 3:
                     break
     assert seen == ["A", "B", "C"]
+
+
+async def test_closing_the_bus_ends_open_subscriptions(backend: Backend) -> None:
+    bus = backend.new_bus()
+    async with bus.subscribe("*") as sub:
+        waiting = asyncio.create_task(sub.get())
+        await asyncio.sleep(0.05)
+        await bus.aclose()
+        assert await asyncio.wait_for(waiting, 2) is None
+        assert [event async for event in sub] == []

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi.testclient import TestClient
+from pathlib import Path
 
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from identity.passwords import PasswordHasher
 from tests.web.conftest import ACCOUNTS, PASSWORD, bearer
+from web.app import create_app
+from web.settings import load_settings
 
 
 def test_the_login_page_is_chinese_first_with_an_english_switch(client: TestClient) -> None:
@@ -138,3 +144,19 @@ def test_health_reports_database_and_live_state(client: TestClient) -> None:
     body = client.get("/health").json()
     assert body["status"] == "ok" and body["database"] == "ok"
     assert body["live_state"]["backend"] == "in-process"
+
+
+def test_behind_a_proxy_the_public_url_counts_as_our_origin(
+    engine: Engine, hasher: PasswordHasher, tmp_path: Path
+) -> None:
+    settings = load_settings(
+        env="development", data_dir=tmp_path, public_url="https://sanke.example.edu.cn"
+    )
+    app = create_app(settings, engine=engine, hasher=hasher)
+    with TestClient(app, headers={"origin": "https://sanke.example.edu.cn"}) as proxied:
+        answer = proxied.post(
+            "/login",
+            data={"username": "admin", "password": "whatever-1"},
+            headers={"host": "127.0.0.1:8000"},  # what nginx may pass on
+        )
+        assert answer.status_code == 401  # reached the login check, not refused as CSRF
