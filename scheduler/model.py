@@ -102,6 +102,15 @@ class Busy:
 
 
 @dataclass(frozen=True)
+class Previous:
+    """Last term's pairing, kept when possible (``previous.csv``)."""
+
+    class_id: str
+    subject: str
+    teacher_id: str
+
+
+@dataclass(frozen=True)
 class Directory:
     """Everything the scheduler plans from, for one region."""
 
@@ -113,6 +122,7 @@ class Directory:
     classes: tuple[ReceivingClass, ...] = ()
     needs: tuple[Need, ...] = ()
     busy: tuple[Busy, ...] = field(default=())
+    previous: tuple[Previous, ...] = ()
 
     def school(self, school_id: str) -> School | None:
         return next((s for s in self.schools if s.id == school_id), None)

@@ -1,0 +1,81 @@
+"""What the scheduler produces: weekly lessons, unmet needs with reasons, workload."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class UnmetReason(StrEnum):
+    NO_TEACHER = "no_teacher"  # nobody teaches this subject to this grade
+    NO_COMMON_SLOT = "no_common_slot"  # no period free at both ends with aligned bells
+    CAP_REACHED = "cap_reached"  # every teacher who could teach it is at their weekly cap
+    BANDWIDTH = "bandwidth"  # the lines of the schools cannot carry another lesson
+    CAPACITY = "capacity"  # teachers, rooms and slots are all taken by other needs
+
+
+REASON_ZH = {
+    UnmetReason.NO_TEACHER: "没有能教该学科该年级的主讲教师",
+    UnmetReason.NO_COMMON_SLOT: "两端没有共同的空闲节次（作息时间不重叠或课表已满）",
+    UnmetReason.CAP_REACHED: "可任教的教师均已达到每周课时上限",
+    UnmetReason.BANDWIDTH: "学校网络带宽不足以承载更多同时上课",
+    UnmetReason.CAPACITY: "教师、主讲教室与节次已被其他需求占满",
+}
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """The knobs of DESIGN.md §6; weights are per unit of the soft goal."""
+
+    max_receivers: int = 4
+    min_overlap_minutes: int = 35
+    kbps_per_lesson: int = 1500
+    weight_unmet: int = 1000
+    weight_teacher_change: int = 40
+    weight_previous: int = 20
+    weight_township: int = 3  # per class-lesson outside the class's township
+    weight_county: int = 10  # per class-lesson outside the class's county
+    weight_same_day: int = 5  # per extra period of one subject on one day
+    weight_load: int = 1  # per period of the busiest teacher above the mean
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """One weekly output lesson: a teacher, a room, a slot, a subject and its classes."""
+
+    id: str
+    day: int
+    period: int  # in the output school's bell schedule
+    teacher_id: str
+    output_classroom_id: str
+    subject: str
+    grade: int
+    class_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Unmet:
+    class_id: str
+    subject: str
+    periods: int
+    reason: UnmetReason
+
+
+@dataclass(frozen=True)
+class Timetable:
+    status: str  # OPTIMAL, FEASIBLE, or the solver's word for why there is no plan
+    lessons: tuple[Lesson, ...]
+    unmet: tuple[Unmet, ...]
+    objective: float
+    bound: float
+    seconds: float
+    demand: int = 0
+    scheduled: int = 0
+    stats: dict[str, int] = field(default_factory=dict)
+
+    def workload(self) -> dict[str, int]:
+        """Periods per week per teacher."""
+        load: dict[str, int] = {}
+        for lesson in self.lessons:
+            load[lesson.teacher_id] = load.get(lesson.teacher_id, 0) + 1
+        return load

@@ -1,0 +1,179 @@
+"""The solver on tiny instances with known answers, a planted instance, and properties."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from scheduler.instance import Instance
+from scheduler.model import Busy, Directory, Previous, School, SchoolKind, Teacher
+from scheduler.plan import Parameters, Timetable, UnmetReason
+from scheduler.rules import violations
+from scheduler.solver import solve
+from tests.scheduler.builders import TOWN_A, TOWN_B, bells, tiny, with_busy, with_previous
+from web.demo import county
+
+
+def run(directory: Directory, params: Parameters | None = None) -> Timetable:
+    plan = solve(directory, params, time_limit=10, workers=2)
+    assert violations(Instance(directory, params or Parameters()), plan) == []
+    return plan
+
+
+def test_classes_of_one_grade_share_a_lesson_on_different_days() -> None:
+    plan = run(tiny(points=2, periods=2))
+    assert plan.scheduled == plan.demand == 4 and plan.unmet == ()
+    assert [lesson.class_ids for lesson in plan.lessons] == [("tp0-c", "tp1-c")] * 2
+    assert len({lesson.day for lesson in plan.lessons}) == 2  # spread over the week
+
+
+def test_at_most_max_receivers_per_lesson() -> None:
+    plan = run(tiny(points=5, periods=1), Parameters(max_receivers=2))
+    assert plan.scheduled == 5
+    assert sorted(len(lesson.class_ids) for lesson in plan.lessons) == [1, 2, 2]
+
+
+def test_a_class_busy_all_week_is_unmet_with_its_reason() -> None:
+    directory = tiny(points=1)
+    busy = [Busy("tp0-c", d, p) for d in range(1, 6) for p in range(1, 5)]
+    plan = run(with_busy(directory, *busy))
+    assert plan.scheduled == 0
+    assert [(u.class_id, u.periods, u.reason) for u in plan.unmet] == [
+        ("tp0-c", 2, UnmetReason.NO_COMMON_SLOT)
+    ]
+
+
+def test_no_teacher_for_the_grade() -> None:
+    plan = run(tiny(points=1, grade=1))
+    assert plan.unmet[0].reason is UnmetReason.NO_TEACHER
+
+
+def test_the_weekly_cap_limits_and_is_the_reason() -> None:
+    plan = run(tiny(points=1, periods=3, cap=2, teachers=1))
+    assert plan.scheduled == 2
+    assert {u.reason for u in plan.unmet} == {UnmetReason.CAP_REACHED}
+
+
+def test_an_uplink_below_one_lesson_is_the_reason() -> None:
+    plan = run(tiny(points=1, uplink=1000))
+    assert plan.scheduled == 0 and plan.unmet[0].reason is UnmetReason.BANDWIDTH
+
+
+def test_bells_that_do_not_overlap_enough_leave_no_common_slot() -> None:
+    directory = tiny(points=1)
+    late = replace(directory.schools[1], bell_schedule_id="late")
+    directory = replace(
+        directory,
+        schools=(directory.schools[0], late),
+        bells=directory.bells + tuple(bells("late", [(8, 10), (9, 10), (10, 10), (11, 10)])),
+    )
+    assert run(directory).unmet[0].reason is UnmetReason.NO_COMMON_SLOT  # 30 min < 35
+    relaxed = run(directory, Parameters(min_overlap_minutes=30))
+    assert relaxed.scheduled == 2
+
+
+def test_the_teacher_is_never_booked_when_busy() -> None:
+    directory = tiny(points=1, periods=1)
+    busy = [Busy("t0", d, p) for d in range(1, 6) for p in range(1, 5) if (d, p) != (3, 2)]
+    plan = run(with_busy(directory, *busy))
+    assert [(lesson.day, lesson.period) for lesson in plan.lessons] == [(3, 2)]
+
+
+def test_last_terms_teacher_is_kept() -> None:
+    directory = tiny(points=1, teachers=2)
+    for keep in ("t0", "t1"):
+        plan = run(with_previous(directory, Previous("tp0-c", "英语", keep)))
+        assert {lesson.teacher_id for lesson in plan.lessons} == {keep}
+
+
+def test_a_class_keeps_one_teacher_per_subject() -> None:
+    plan = run(tiny(points=1, periods=3, teachers=3))
+    assert len({lesson.teacher_id for lesson in plan.lessons}) == 1
+
+
+def test_a_teacher_of_the_same_township_comes_first() -> None:
+    directory = tiny(points=1, teachers=0, point_town=TOWN_B)
+    near = School("cs-b", "柳河乡中心小学", SchoolKind.CENTRAL, TOWN_B, "day")
+    far_room, *rest = directory.classrooms
+    near_room = replace(far_room, id="cs-b-out1", school_id="cs-b")
+    directory = replace(
+        directory,
+        schools=(*directory.schools, near),
+        classrooms=(far_room, near_room, *rest),
+        teachers=(
+            Teacher("far", "远", "cs", ("英语",), (3,), 10),
+            Teacher("near", "近", "cs-b", ("英语",), (3,), 10),
+        ),
+    )
+    assert {lesson.teacher_id for lesson in run(directory).lessons} == {"near"}
+    assert TOWN_A != TOWN_B
+
+
+def test_the_demo_county_is_fully_covered() -> None:
+    plan = run(county())
+    assert plan.demand > 100 and plan.scheduled == plan.demand
+
+
+def planted(seed: int) -> tuple[Directory, int]:
+    """A county whose full plan exists by construction: lessons are drawn first, then the
+    needs are exactly what they deliver and every teacher's cap is exactly its load."""
+    rng = random.Random(seed)
+    directory = tiny(points=6, teachers=3, periods=0)
+    taken_teacher: set[tuple[str, int, int]] = set()
+    taken_class: set[tuple[str, int, int]] = set()
+    delivered: dict[str, int] = {}
+    load: dict[str, int] = {}
+    classes = [c.id for c in directory.classes]
+    for _ in range(rng.randint(4, 12)):
+        teacher, day, period = f"t{rng.randrange(3)}", rng.randint(1, 5), rng.randint(1, 4)
+        if (teacher, day, period) in taken_teacher:
+            continue
+        if sum(1 for t, d, p in taken_teacher if (d, p) == (day, period)) >= 1:
+            continue  # one output room
+        group = [c for c in rng.sample(classes, rng.randint(1, 4)) if (c, day, period) not in
+                 taken_class]  # fmt: skip
+        if not group:
+            continue
+        taken_teacher.add((teacher, day, period))
+        load[teacher] = load.get(teacher, 0) + 1
+        for c in group:
+            taken_class.add((c, day, period))
+            delivered[c] = delivered.get(c, 0) + 1
+    needs = tuple(
+        replace(n, periods_per_week=delivered.get(n.class_id, 0)) for n in directory.needs
+    )
+    teachers = tuple(replace(t, weekly_cap=load.get(t.id, 0)) for t in directory.teachers)
+    return replace(directory, needs=needs, teachers=teachers), sum(delivered.values())
+
+
+def test_planted_instances_are_solved_completely() -> None:
+    for seed in range(5):
+        directory, total = planted(seed)
+        plan = run(directory)
+        assert plan.scheduled == plan.demand == total, seed
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    points=st.integers(1, 6),
+    periods=st.integers(0, 4),
+    cap=st.integers(0, 6),
+    teachers=st.integers(0, 3),
+    max_receivers=st.integers(1, 4),
+    busy=st.sets(st.tuples(st.integers(1, 5), st.integers(1, 4)), max_size=12),
+)
+def test_no_timetable_breaks_a_hard_rule(
+    points: int,
+    periods: int,
+    cap: int,
+    teachers: int,
+    max_receivers: int,
+    busy: set[tuple[int, int]],
+) -> None:
+    directory = tiny(points=points, periods=periods, cap=cap, teachers=teachers)
+    marks = [Busy(owner, d, p) for d, p in busy for owner in ("tp0-c", "t0")]
+    plan = run(with_busy(directory, *marks), Parameters(max_receivers=max_receivers))
+    assert plan.scheduled + sum(u.periods for u in plan.unmet) == plan.demand
