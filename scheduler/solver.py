@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from scheduler.plan import Lesson, Parameters, Timetable, Unmet, UnmetReason
 from scheduler.timing import DAYS
 
 logger = logging.getLogger(__name__)
+
+COVER_SHARE = 0.7  # of the time limit, at most, for the first phase; it stops once proven
 
 XKey = tuple[str, str, str, int, int]  # class, subject, teacher, day, period
 YKey = tuple[str, int, int, str, int]  # teacher, day, period, subject, grade
@@ -182,13 +185,45 @@ class _Model:
             for load in self.load.values():
                 m.add(busiest >= load)
             self.objective.append(p.weight_load * busiest)
-        m.minimize(_sum(self.objective))
 
     def run(self) -> Timetable:
-        solver = cp_model.CpSolver()
-        solver.parameters.max_time_in_seconds = self.options.time_limit
-        solver.parameters.num_workers = self.options.workers
+        """Two phases: cover as much demand as possible, then the soft goals at that cover.
+
+        One weighted objective left CP-SAT wandering among good-looking plans that
+        missed a period or two; proving the best cover first is fast, and the second
+        phase starts from that plan (as a hint) with the cover fixed.
+        """
+        unmet = _sum(list(self.unmet.values()))
+        started = time.monotonic()
+        self.m.minimize(unmet)
+        solver = self._solver(self.options.time_limit * COVER_SHARE)
         status = solver.solve(self.m)
+        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            self.m.add(unmet <= round(solver.objective_value))
+            for var in (*self.x.values(), *self.y.values()):
+                self.m.add_hint(var, solver.value(var))
+            self.m.minimize(_sum(self.objective))
+            left = self.options.time_limit - (time.monotonic() - started)
+            second = self._solver(max(left, 1.0))
+            second_status = second.solve(self.m)
+            if second_status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                solver, status = second, second_status
+        else:  # no cover found in time: spend what is left on the whole objective
+            self.m.minimize(_sum(self.objective))
+            left = self.options.time_limit - (time.monotonic() - started)
+            solver = self._solver(max(left, 1.0))
+            status = solver.solve(self.m)
+        return self._result(solver, status, time.monotonic() - started)
+
+    def _solver(self, seconds: float) -> cp_model.CpSolver:
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = seconds
+        solver.parameters.num_workers = self.options.workers
+        return solver
+
+    def _result(
+        self, solver: cp_model.CpSolver, status: cp_model.CpSolverStatus, seconds: float
+    ) -> Timetable:
         demand = sum(self.needs.values())
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             # with every need allowed to go unmet the model is always feasible; this
@@ -197,9 +232,7 @@ class _Model:
                 Unmet(c, s, n, self._reason(solver, c, s, solved=False))
                 for (c, s), n in sorted(self.needs.items())
             )
-            return Timetable(
-                solver.status_name(status), (), unmet, 0.0, 0.0, solver.wall_time, demand, 0
-            )
+            return Timetable(solver.status_name(status), (), unmet, 0.0, 0.0, seconds, demand, 0)
         lessons = self._lessons(solver)
         unmet = tuple(
             Unmet(c, s, solver.value(u), self._reason(solver, c, s, solved=True))
@@ -212,7 +245,7 @@ class _Model:
             unmet=unmet,
             objective=solver.objective_value,
             bound=solver.best_objective_bound,
-            seconds=solver.wall_time,
+            seconds=seconds,
             demand=demand,
             scheduled=demand - sum(u.periods for u in unmet),
             stats={"x_vars": len(self.x), "y_vars": len(self.y)},

@@ -25,6 +25,12 @@ from identity.scope import Scope
 from identity.service import Actor, IdentityService
 from identity.store import IdentityStore
 from identity.users import NewUser
+from scheduler.errors import ImportFailed
+from scheduler.export import write_plan
+from scheduler.files import read_input
+from scheduler.importer import build_directory
+from scheduler.plan import Parameters
+from scheduler.solver import solve
 from scheduler.store import DirectoryStore
 from web import demo as demo_data
 from web.database import DatabaseUnavailable, current_revision, make_engine, upgrade
@@ -33,8 +39,10 @@ from web.settings import Environment, SankeSettings, SettingsError, load_setting
 app = typer.Typer(help="Sanke 三课: three-classroom scheduling, live lessons and review.")
 db_app = typer.Typer(help="Database schema.")
 user_app = typer.Typer(help="Accounts.")
+schedule_app = typer.Typer(help="The weekly plan: pair classrooms, place lessons.")
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
+app.add_typer(schedule_app, name="schedule")
 
 BENCHMARKS = Path("tests/benchmarks")
 
@@ -181,6 +189,42 @@ def user_create(
     except IdentityError as exc:
         _fail(str(exc))
     typer.echo(f"created {user.username} ({user.role.value}, {user.scope})")
+
+
+@schedule_app.command("solve")
+def schedule_solve(
+    source: Annotated[Path, typer.Argument(help="A folder of CSV files or one XLSX workbook.")],
+    out: Annotated[Path, typer.Option(help="Where to write the plan.")],
+    time_limit: Annotated[float, typer.Option(help="Seconds the solver may take.")] = 60.0,
+    max_receivers: Annotated[int, typer.Option(help="Receiving classes per lesson.")] = 4,
+    min_overlap: Annotated[int, typer.Option(help="Minutes two bells must overlap.")] = 35,
+    kbps_per_lesson: Annotated[int, typer.Option(help="Bandwidth of one lesson.")] = 1500,
+) -> None:
+    """Check the input, plan the week, write timetable/unmet/workload; print one JSON line."""
+    try:
+        directory = build_directory(read_input(source))
+    except ImportFailed as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        _fail(f"{len(exc.problems)} problems in the input; nothing was imported")
+    params = Parameters(
+        max_receivers=max_receivers,
+        min_overlap_minutes=min_overlap,
+        kbps_per_lesson=kbps_per_lesson,
+    )
+    plan = solve(directory, params, time_limit=time_limit)
+    write_plan(directory, plan, out)
+    summary = {
+        "status": plan.status,
+        "demand": plan.demand,
+        "scheduled": plan.scheduled,
+        "unmet": plan.demand - plan.scheduled,
+        "objective": plan.objective,
+        "bound": plan.bound,
+        "seconds": round(plan.seconds, 3),
+        "lessons": len(plan.lessons),
+    }
+    typer.echo(json.dumps(summary))
 
 
 @app.command(
