@@ -36,7 +36,8 @@ class Parameters:
     weight_township: int = 3  # per class-lesson outside the class's township
     weight_county: int = 10  # per class-lesson outside the class's county
     weight_same_day: int = 5  # per extra period of one subject on one day
-    weight_load: int = 1  # per period of the busiest teacher above the mean
+    weight_load: int = 1  # per period of the busiest teacher
+    weight_lesson: int = 2  # per output lesson: grouping saves teacher time and bandwidth
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,11 @@ import os
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ortools.sat.python import cp_model
 
+from scheduler.greedy import greedy
 from scheduler.instance import Instance
 from scheduler.model import Directory
 from scheduler.plan import Lesson, Parameters, Timetable, Unmet, UnmetReason
@@ -180,6 +181,7 @@ class _Model:
                 extra = m.new_int_var(0, len(xs), f"e_{class_id}_{subject}_{day}")
                 m.add(_sum(xs) <= 1 + extra)
                 self.objective.append(p.weight_same_day * extra)
+        self.objective.append(p.weight_lesson * _sum(list(self.y.values())))
         if self.load:
             busiest = m.new_int_var(0, max(t.weekly_cap for t in inst.teachers.values()), "max")
             for load in self.load.values():
@@ -190,30 +192,57 @@ class _Model:
         """Two phases: cover as much demand as possible, then the soft goals at that cover.
 
         One weighted objective left CP-SAT wandering among good-looking plans that
-        missed a period or two; proving the best cover first is fast, and the second
-        phase starts from that plan (as a hint) with the cover fixed.
+        missed a period or two. The greedy plan is the first hint; if it covers every
+        need the cover is already optimal, else phase one proves the best cover. The
+        second phase optimises the soft goals with the cover fixed.
         """
         unmet = _sum(list(self.unmet.values()))
         started = time.monotonic()
-        self.m.minimize(unmet)
-        solver = self._solver(self.options.time_limit * COVER_SHARE)
-        status = solver.solve(self.m)
-        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            self.m.add(unmet <= round(solver.objective_value))
-            for var in (*self.x.values(), *self.y.values()):
-                self.m.add_hint(var, solver.value(var))
-            self.m.minimize(_sum(self.objective))
-            left = self.options.time_limit - (time.monotonic() - started)
-            second = self._solver(max(left, 1.0))
-            second_status = second.solve(self.m)
-            if second_status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                solver, status = second, second_status
-        else:  # no cover found in time: spend what is left on the whole objective
-            self.m.minimize(_sum(self.objective))
-            left = self.options.time_limit - (time.monotonic() - started)
-            solver = self._solver(max(left, 1.0))
+        first = greedy(self.inst)
+        self._hint(first)
+        solver: cp_model.CpSolver | None = None
+        if first.scheduled < first.demand:
+            self.m.minimize(unmet)
+            solver = self._solver(self.options.time_limit * COVER_SHARE)
             status = solver.solve(self.m)
-        return self._result(solver, status, time.monotonic() - started)
+            if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                self.m.add(unmet <= round(solver.objective_value))
+                self.m.clear_hints()  # type: ignore[no-untyped-call]
+                for var in (*self.x.values(), *self.y.values()):
+                    self.m.add_hint(var, solver.value(var))
+        else:  # the greedy plan covers everything: no cover can be better
+            self.m.add(unmet == 0)
+        self.m.minimize(_sum(self.objective))
+        left = self.options.time_limit - (time.monotonic() - started)
+        second = self._solver(max(left, 1.0))
+        second_status = second.solve(self.m)
+        if solver is None or second_status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            solver, status = second, second_status
+        seconds = time.monotonic() - started
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return self._fallback(first, solver, seconds)  # out of time: the greedy plan
+        return self._result(solver, status, seconds)
+
+    def _fallback(self, plan: Timetable, solver: cp_model.CpSolver, seconds: float) -> Timetable:
+        unmet = tuple(
+            Unmet(u.class_id, u.subject, u.periods,
+                  self._reason(solver, u.class_id, u.subject, solved=False))
+            for u in plan.unmet
+        )  # fmt: skip
+        return replace(plan, status="GREEDY", unmet=unmet, seconds=seconds)
+
+    def _hint(self, plan: Timetable) -> None:
+        """Start from a plan (the greedy one): every x and y hinted, so the hint is whole."""
+        chosen = {
+            (class_id, le.subject, le.teacher_id, le.day, le.period)
+            for le in plan.lessons
+            for class_id in le.class_ids
+        }
+        lessons = {(le.teacher_id, le.day, le.period, le.subject, le.grade) for le in plan.lessons}
+        for key, var in self.x.items():
+            self.m.add_hint(var, key in chosen)
+        for ykey, y in self.y.items():
+            self.m.add_hint(y, ykey in lessons)
 
     def _solver(self, seconds: float) -> cp_model.CpSolver:
         solver = cp_model.CpSolver()
@@ -225,14 +254,6 @@ class _Model:
         self, solver: cp_model.CpSolver, status: cp_model.CpSolverStatus, seconds: float
     ) -> Timetable:
         demand = sum(self.needs.values())
-        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            # with every need allowed to go unmet the model is always feasible; this
-            # is a time limit hit before any solution
-            unmet = tuple(
-                Unmet(c, s, n, self._reason(solver, c, s, solved=False))
-                for (c, s), n in sorted(self.needs.items())
-            )
-            return Timetable(solver.status_name(status), (), unmet, 0.0, 0.0, seconds, demand, 0)
         lessons = self._lessons(solver)
         unmet = tuple(
             Unmet(c, s, solver.value(u), self._reason(solver, c, s, solved=True))

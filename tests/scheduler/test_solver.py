@@ -8,6 +8,7 @@ from dataclasses import replace
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from scheduler.greedy import greedy
 from scheduler.instance import Instance
 from scheduler.model import Busy, Directory, Previous, School, SchoolKind, Teacher
 from scheduler.plan import Parameters, Timetable, UnmetReason
@@ -175,5 +176,17 @@ def test_no_timetable_breaks_a_hard_rule(
 ) -> None:
     directory = tiny(points=points, periods=periods, cap=cap, teachers=teachers)
     marks = [Busy(owner, d, p) for d, p in busy for owner in ("tp0-c", "t0")]
-    plan = run(with_busy(directory, *marks), Parameters(max_receivers=max_receivers))
+    params = Parameters(max_receivers=max_receivers)
+    plan = run(with_busy(directory, *marks), params)
     assert plan.scheduled + sum(u.periods for u in plan.unmet) == plan.demand
+    instance = Instance(with_busy(directory, *marks), params)
+    baseline = greedy(instance)
+    assert violations(instance, baseline) == []
+    assert baseline.scheduled <= plan.scheduled  # the solver never covers less
+
+
+def test_out_of_time_the_greedy_plan_is_returned_not_nothing() -> None:
+    directory = county()
+    plan = solve(directory, time_limit=0.01, workers=1)
+    assert plan.status in ("GREEDY", "FEASIBLE", "OPTIMAL")
+    assert plan.lessons and violations(Instance(directory), plan) == []
