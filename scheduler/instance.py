@@ -48,6 +48,7 @@ class Instance:
                 )
         self.previous = {(p.class_id, p.subject): p.teacher_id for p in d.previous}
         self._aligned: dict[tuple[str, str], dict[int, int]] = {}
+        self._candidates: dict[tuple[str, str], list[str]] = {}
 
     # capacities -----------------------------------------------------------------
     def up_lessons(self, school_id: str) -> int:
@@ -89,8 +90,18 @@ class Instance:
         return table
 
     def candidates(self, class_id: str, subject: str) -> list[str]:
-        """Teachers who teach ``subject`` to the class's grade, from a school with output rooms."""
-        return self._by_subject_grade.get((subject, self.classes[class_id].grade), [])
+        """The nearest ``max_candidates`` teachers who teach ``subject`` to the class's grade.
+
+        Nearest: same township, then same county (中心校带教学点). Pairing rarely
+        crosses a county, and every extra candidate multiplies the model by the week's
+        slots, so the rest are not considered.
+        """
+        key = (class_id, subject)
+        if key not in self._candidates:
+            everyone = self._by_subject_grade.get((subject, self.classes[class_id].grade), [])
+            nearest = sorted(everyone, key=lambda t: (self.distance(t, class_id), t))
+            self._candidates[key] = nearest[: self.params.max_candidates]
+        return self._candidates[key]
 
     def distance(self, teacher_id: str, class_id: str) -> int:
         """0 same township, 1 same county, 2 farther (中心校带教学点 first)."""

@@ -28,6 +28,7 @@ class Parameters:
     """The knobs of DESIGN.md §6; weights are per unit of the soft goal."""
 
     max_receivers: int = 4
+    max_candidates: int = 4  # teachers considered per class and subject, nearest first
     min_overlap_minutes: int = 35
     kbps_per_lesson: int = 1500
     weight_unmet: int = 1000

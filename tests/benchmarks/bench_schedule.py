@@ -1,0 +1,73 @@
+"""Benchmark: plan a synthetic region of one tier; JSON on stdout.
+
+    sanke bench schedule --tier S|M|L|XL [--seed N] [--time-limit S] [--json]
+
+Prints the solver's summary (status, demand, scheduled, unmet, objective, bound,
+seconds, lessons), the greedy baseline's ``scheduled`` on the same instance, the
+sizes, and the peak memory of the process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from scheduler.greedy import greedy  # noqa: E402
+from scheduler.instance import Instance  # noqa: E402
+from scheduler.rules import violations  # noqa: E402
+from scheduler.solver import solve  # noqa: E402
+from tests.benchmarks.synthetic_region import TIERS, region  # noqa: E402
+
+DEFAULT_LIMIT = {"S": 10.0, "M": 10.0, "L": 60.0, "XL": 600.0}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tier", choices=sorted(TIERS), default="M")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--time-limit", type=float)
+    parser.add_argument("--json", action="store_true", help="(output is always JSON)")
+    args = parser.parse_args()
+    directory = region(args.tier, args.seed)
+    started = time.perf_counter()
+    baseline = greedy(Instance(directory))
+    greedy_seconds = time.perf_counter() - started
+    plan = solve(directory, time_limit=args.time_limit or DEFAULT_LIMIT[args.tier])
+    broken = violations(Instance(directory), plan)
+    print(
+        json.dumps(
+            {
+                "tier": args.tier,
+                "seed": args.seed,
+                "status": plan.status,
+                "demand": plan.demand,
+                "scheduled": plan.scheduled,
+                "unmet": plan.demand - plan.scheduled,
+                "objective": plan.objective,
+                "bound": plan.bound,
+                "seconds": round(plan.seconds, 2),
+                "lessons": len(plan.lessons),
+                "greedy_scheduled": baseline.scheduled,
+                "greedy_seconds": round(greedy_seconds, 2),
+                "hard_rule_violations": len(broken),
+                "sizes": {
+                    "central_schools": sum(s.kind == "central" for s in directory.schools),
+                    "teaching_points": sum(s.kind == "teaching_point" for s in directory.schools),
+                    "classes": len(directory.classes),
+                    "teachers": len(directory.teachers),
+                    "x_vars": plan.stats.get("x_vars", 0),
+                },
+                "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
