@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scheduler.errors import ImportFailed, Problem
+from scheduler.plan import Lesson
 
 MAX_BYTES = 20 * 1024 * 1024  # a county's directory is well under 1 MB
 NAMES = ("schools", "bells", "classrooms", "teachers", "classes", "needs", "busy", "previous")
@@ -107,3 +108,28 @@ def _cell_text(value: object) -> str:
     if hasattr(value, "strftime"):
         return value.strftime("%H:%M")  # type: ignore[no-any-return]
     return str(value)
+
+
+def read_timetable(path: Path) -> list[Lesson]:
+    """Lessons from a ``timetable.csv`` that ``sanke schedule solve`` wrote."""
+    text = _decode(path.read_bytes()) if path.exists() else None
+    if text is None:
+        raise ImportFailed([Problem(path.name, 0, "", "找不到或无法读取课表文件")])
+    table = _table(path.name, text)
+    expected = ["lesson_id", "day", "period", "teacher_id", "output_classroom_id", "subject",
+                "grade", "class_ids"]  # fmt: skip
+    if table.header != expected:
+        raise ImportFailed([Problem(path.name, 1, "", "列应为 " + ",".join(expected))])
+    lessons, problems = [], []
+    for line, cells in table.rows:
+        try:
+            lid, day, period, teacher, room, subject, grade, classes = cells
+            lessons.append(
+                Lesson(lid, int(day), int(period), teacher, room, subject, int(grade),
+                       tuple(c for c in classes.split(";") if c))
+            )  # fmt: skip
+        except ValueError:
+            problems.append(Problem(path.name, line, "", "此行格式不正确"))
+    if problems:
+        raise ImportFailed(problems)
+    return lessons

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+from scheduler.model import Need
 
 
 class UnmetReason(StrEnum):
@@ -39,6 +43,7 @@ class Parameters:
     weight_same_day: int = 5  # per extra period of one subject on one day
     weight_load: int = 1  # per period of the busiest teacher
     weight_lesson: int = 2  # per output lesson: grouping saves teacher time and bandwidth
+    weight_change: int = 50  # repair: per class-lesson moved from the current plan
 
 
 @dataclass(frozen=True)
@@ -81,3 +86,23 @@ class Timetable:
         for lesson in self.lessons:
             load[lesson.teacher_id] = load.get(lesson.teacher_id, 0) + 1
         return load
+
+
+def from_lessons(needs: Iterable[Need], lessons: Iterable[Lesson], status: str) -> Timetable:
+    """A timetable for given lessons (e.g. a plan read back from timetable.csv), its cover
+    counted against ``needs``; reasons are not known here (``CAPACITY``)."""
+    kept = tuple(lessons)
+    delivered: Counter[tuple[str, str]] = Counter()
+    for lesson in kept:
+        for class_id in lesson.class_ids:
+            delivered[(class_id, lesson.subject)] += 1
+    wanted = {(n.class_id, n.subject): n.periods_per_week for n in needs}
+    unmet = tuple(
+        Unmet(c, s, n - delivered[(c, s)], UnmetReason.CAPACITY)
+        for (c, s), n in sorted(wanted.items())
+        if n > delivered[(c, s)]
+    )
+    demand = sum(wanted.values())
+    return Timetable(
+        status, kept, unmet, 0.0, 0.0, 0.0, demand, demand - sum(u.periods for u in unmet)
+    )

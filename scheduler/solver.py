@@ -22,7 +22,7 @@ from ortools.sat.python import cp_model
 from scheduler.greedy import greedy
 from scheduler.instance import Instance
 from scheduler.model import Directory
-from scheduler.plan import Lesson, Parameters, Timetable, Unmet, UnmetReason
+from scheduler.plan import Lesson, Parameters, Timetable, Unmet, UnmetReason, from_lessons
 from scheduler.timing import DAYS
 
 logger = logging.getLogger(__name__)
@@ -73,13 +73,52 @@ def solve(
     """Plan the week; never raises for an unsatisfiable need (it is reported unmet)."""
     inst = Instance(directory, params or Parameters())
     options = _Options(time_limit, workers or os.cpu_count() or 1)
-    return _Model(inst, options).run()
+    return _Model(inst, options).run(greedy(inst))
+
+
+def repair(
+    directory: Directory,
+    current: Timetable,
+    absent: frozenset[str],
+    params: Parameters | None = None,
+    *,
+    time_limit: float = 10.0,
+    workers: int | None = None,
+) -> Timetable:
+    """Re-plan around absent teachers, changing as few lessons as possible.
+
+    First only the classes the absent teachers taught may move (everything else is
+    fixed, so the model is small); if that covers less than before, every class may
+    move, each change still penalised (minimal perturbation).
+    """
+    params = params or Parameters()
+    present = replace(
+        directory, teachers=tuple(t for t in directory.teachers if t.id not in absent)
+    )
+    kept = tuple(le for le in current.lessons if le.teacher_id not in absent)
+    start = replace(current, lessons=kept)
+    affected = {c for le in current.lessons if le.teacher_id in absent for c in le.class_ids}
+    options = _Options(time_limit / 2, workers or os.cpu_count() or 1)
+    inst = Instance(present, params)
+    plan = _Model(inst, options, current=start, free=affected).run(start)
+    if plan.scheduled >= current.scheduled:
+        return plan
+    wider = _Model(Instance(present, params), options, current=start, free=None).run(start)
+    return wider if wider.scheduled > plan.scheduled else plan
 
 
 class _Model:
-    def __init__(self, inst: Instance, options: _Options) -> None:
+    def __init__(
+        self,
+        inst: Instance,
+        options: _Options,
+        *,
+        current: Timetable | None = None,
+        free: set[str] | None = None,
+    ) -> None:
         self.inst = inst
         self.options = options
+        self.current = current
         self.m = cp_model.CpModel()
         self.local = _candidates(inst)
         p = inst.params
@@ -107,6 +146,8 @@ class _Model:
         self.objective: list[cp_model.LinearExprT] = []
         self._hard_rules()
         self._soft_goals()
+        if current is not None:
+            self._stay_close(current, free)
 
     def _hard_rules(self) -> None:
         inst, m = self.inst, self.m
@@ -188,7 +229,23 @@ class _Model:
                 m.add(busiest >= load)
             self.objective.append(p.weight_load * busiest)
 
-    def run(self) -> Timetable:
+    def _stay_close(self, current: Timetable, free: set[str] | None) -> None:
+        """Repair: fix the classes that need not move; charge every change of the others."""
+        before = {
+            (class_id, le.subject, le.teacher_id, le.day, le.period)
+            for le in current.lessons
+            for class_id in le.class_ids
+        }
+        weight = self.inst.params.weight_change
+        for key, var in self.x.items():
+            if free is not None and key[0] not in free:
+                self.m.add(var == (key in before))
+            elif key in before:
+                self.objective.append(weight * (1 - var))
+            else:
+                self.objective.append(weight * var)
+
+    def run(self, first: Timetable) -> Timetable:
         """Two phases: cover as much demand as possible, then the soft goals at that cover.
 
         One weighted objective left CP-SAT wandering among good-looking plans that
@@ -198,10 +255,9 @@ class _Model:
         """
         unmet = _sum(list(self.unmet.values()))
         started = time.monotonic()
-        first = greedy(self.inst)
         self._hint(first)
         solver: cp_model.CpSolver | None = None
-        if first.scheduled < first.demand:
+        if first.scheduled < first.demand or self.current is not None:
             self.m.minimize(unmet)
             solver = self._solver(self.options.time_limit * COVER_SHARE)
             status = solver.solve(self.m)
@@ -224,12 +280,15 @@ class _Model:
         return self._result(solver, status, seconds)
 
     def _fallback(self, plan: Timetable, solver: cp_model.CpSolver, seconds: float) -> Timetable:
+        """The starting plan (greedy, or the current plan in a repair), its cover recounted."""
+        status = "GREEDY" if self.current is None else "UNCHANGED"
+        counted = from_lessons(self.inst.directory.needs, plan.lessons, status)
         unmet = tuple(
-            Unmet(u.class_id, u.subject, u.periods,
-                  self._reason(solver, u.class_id, u.subject, solved=False))
-            for u in plan.unmet
-        )  # fmt: skip
-        return replace(plan, status="GREEDY", unmet=unmet, seconds=seconds)
+            replace(u, reason=self._reason(solver, u.class_id, u.subject, solved=False))
+            for u in counted.unmet
+            if (u.class_id, u.subject) in self.needs
+        )
+        return replace(counted, unmet=unmet, seconds=seconds)
 
     def _hint(self, plan: Timetable) -> None:
         """Start from a plan (the greedy one): every x and y hinted, so the hint is whole."""

@@ -27,10 +27,10 @@ from identity.store import IdentityStore
 from identity.users import NewUser
 from scheduler.errors import ImportFailed
 from scheduler.export import write_plan
-from scheduler.files import read_input
+from scheduler.files import read_input, read_timetable
 from scheduler.importer import build_directory
-from scheduler.plan import Parameters
-from scheduler.solver import solve
+from scheduler.plan import Lesson, Parameters, from_lessons
+from scheduler.solver import repair, solve
 from scheduler.store import DirectoryStore
 from web import demo as demo_data
 from web.database import DatabaseUnavailable, current_revision, make_engine, upgrade
@@ -223,6 +223,49 @@ def schedule_solve(
         "bound": plan.bound,
         "seconds": round(plan.seconds, 3),
         "lessons": len(plan.lessons),
+    }
+    typer.echo(json.dumps(summary))
+
+
+@schedule_app.command("repair")
+def schedule_repair(
+    source: Annotated[Path, typer.Argument(help="The directory input the plan was made from.")],
+    plan: Annotated[Path, typer.Option(help="The current timetable.csv.")],
+    absent: Annotated[list[str], typer.Option(help="An absent teacher's id (repeatable).")],
+    out: Annotated[Path, typer.Option(help="Where to write the repaired plan.")],
+    time_limit: Annotated[float, typer.Option(help="Seconds the solver may take.")] = 10.0,
+) -> None:
+    """Re-plan around absent teachers, moving as little as possible; print the changes."""
+    try:
+        directory = build_directory(read_input(source))
+        current = from_lessons(directory.needs, read_timetable(plan), "CURRENT")
+    except ImportFailed as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        _fail(f"{len(exc.problems)} problems in the input; nothing was changed")
+    unknown = sorted(set(absent) - {t.id for t in directory.teachers})
+    if unknown:
+        _fail(f"no teacher {', '.join(unknown)} in {source}")
+    repaired = repair(directory, current, frozenset(absent), time_limit=time_limit)
+    write_plan(directory, repaired, out)
+
+    def shape(le: Lesson) -> tuple[int, int, str, str, int, tuple[str, ...]]:
+        return (le.day, le.period, le.teacher_id, le.subject, le.grade, le.class_ids)
+
+    before = {shape(le) for le in current.lessons}
+    after = {shape(le) for le in repaired.lessons}
+    for sign, changed in (("-", before - after), ("+", after - before)):
+        for day, period, teacher, subject, grade, classes in sorted(changed):
+            line = f"{sign} day {day} period {period} {teacher} {subject} grade {grade}"
+            typer.echo(f"{line} {';'.join(classes)}")
+    summary = {
+        "status": repaired.status,
+        "demand": repaired.demand,
+        "scheduled_before": current.scheduled,
+        "scheduled": repaired.scheduled,
+        "removed": len(before - after),
+        "added": len(after - before),
+        "seconds": round(repaired.seconds, 3),
     }
     typer.echo(json.dumps(summary))
 

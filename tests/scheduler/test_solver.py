@@ -13,7 +13,7 @@ from scheduler.instance import Instance
 from scheduler.model import Busy, Directory, Previous, School, SchoolKind, Teacher
 from scheduler.plan import Parameters, Timetable, UnmetReason
 from scheduler.rules import violations
-from scheduler.solver import solve
+from scheduler.solver import repair, solve
 from tests.scheduler.builders import TOWN_A, TOWN_B, bells, tiny, with_busy, with_previous
 from web.demo import county
 
@@ -190,3 +190,29 @@ def test_out_of_time_the_greedy_plan_is_returned_not_nothing() -> None:
     plan = solve(directory, time_limit=0.01, workers=1)
     assert plan.status in ("GREEDY", "FEASIBLE", "OPTIMAL")
     assert plan.lessons and violations(Instance(directory), plan) == []
+
+
+def test_repair_moves_only_what_the_absent_teacher_taught() -> None:
+    directory = county()
+    plan = run(directory)
+    absent = plan.lessons[0].teacher_id
+    mine = [le for le in plan.lessons if le.teacher_id == absent]
+    repaired = repair(directory, plan, frozenset({absent}), time_limit=10, workers=2)
+    present = replace(directory, teachers=tuple(t for t in directory.teachers if t.id != absent))
+    assert violations(Instance(present), repaired) == []
+    assert absent not in {le.teacher_id for le in repaired.lessons}
+    assert repaired.scheduled == plan.scheduled  # others pick the lessons up
+    affected = {c for le in mine for c in le.class_ids}
+    before = {(c, le.subject, le.teacher_id, le.day, le.period)
+              for le in plan.lessons for c in le.class_ids if c not in affected}  # fmt: skip
+    after = {(c, le.subject, le.teacher_id, le.day, le.period)
+             for le in repaired.lessons for c in le.class_ids if c not in affected}  # fmt: skip
+    assert before == after  # every other class keeps its slots and teachers
+
+
+def test_repair_hands_the_lessons_to_a_colleague() -> None:
+    directory = tiny(points=1, periods=2, teachers=2, cap=2)
+    plan = run(directory)
+    absent = plan.lessons[0].teacher_id
+    repaired = repair(directory, plan, frozenset({absent}), time_limit=5, workers=2)
+    assert repaired.scheduled == 2 and absent not in {le.teacher_id for le in repaired.lessons}

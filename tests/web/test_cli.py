@@ -150,3 +150,34 @@ def test_schedule_solve_lists_every_problem_and_writes_nothing(tmp_path: Path) -
     assert "[owner_id] 未知的班级或教师“ghost”" in errors[0]
     assert "[day] 应在 1–5 之间，实际为 9" in errors[1]
     assert not (tmp_path / "out").exists()
+
+
+def test_schedule_repair_prints_the_changes(tmp_path: Path) -> None:
+    from scheduler.export import write_input
+    from web.demo import county
+
+    write_input(county(), tmp_path / "in")
+    env = sanke_env(SANKE_DATA_DIR=str(tmp_path))
+    solved = run_sanke(
+        "schedule", "solve", str(tmp_path / "in"), "--out", str(tmp_path / "plan"),
+        "--time-limit", "3", env=env,
+    )  # fmt: skip
+    assert solved.returncode == 0, solved.stderr
+    result = run_sanke(
+        "schedule", "repair", str(tmp_path / "in"), "--plan", str(tmp_path / "plan" /
+        "timetable.csv"), "--absent", "cs-qingxi-shiyan-t1", "--out", str(tmp_path / "fixed"),
+        "--time-limit", "4", env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    *changes, last = result.stdout.strip().splitlines()
+    summary = json.loads(last)
+    assert summary["removed"] >= 1 and len(changes) == summary["removed"] + summary["added"]
+    assert all(line[0] in "+-" for line in changes)
+    assert not any("cs-qingxi-shiyan-t1" in line for line in changes if line[0] == "+")
+    fixed = (tmp_path / "fixed" / "timetable.csv").read_text(encoding="utf-8-sig")
+    assert "cs-qingxi-shiyan-t1" not in fixed
+    unknown = run_sanke(
+        "schedule", "repair", str(tmp_path / "in"), "--plan", str(tmp_path / "plan" /
+        "timetable.csv"), "--absent", "nobody", "--out", str(tmp_path / "x"), env=env,
+    )  # fmt: skip
+    assert unknown.returncode == 2 and "no teacher nobody" in unknown.stderr
