@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable
+from datetime import date, datetime, time
 from pathlib import Path
 
+from scheduler.calendar import CalendarDay, DatedLesson, dated
+from scheduler.ical import calendar
 from scheduler.importer import HEADERS
+from scheduler.instance import Instance
 from scheduler.model import Directory
 from scheduler.plan import REASON_ZH, Lesson, Timetable
 
@@ -114,3 +118,46 @@ def write_input(directory: Directory, out: Path) -> None:
     for name, rows in tables.items():
         if name != "previous" or d.previous:
             _write(out / f"{name}.csv", HEADERS[name], rows)
+
+
+def write_calendars(
+    directory: Directory,
+    plan: Timetable,
+    first: date,
+    last: date,
+    exceptions: list[CalendarDay],
+    out: Path,
+    stamp: datetime,
+) -> int:
+    """One .ics per teacher and per receiving classroom in ``out/ical``; returns files."""
+    inst = Instance(directory)
+    teachers = {t.id: t for t in directory.teachers}
+    classes = {c.id: c for c in directory.classes}
+    schools = {s.id: s for s in directory.schools}
+    by_owner: dict[str, list[tuple[DatedLesson, time, time, str, str]]] = {}
+    for occurrence in dated(plan.lessons, first, last, exceptions):
+        le = occurrence.lesson
+        teacher = teachers[le.teacher_id]
+        bell = inst.bells[schools[teacher.school_id].bell_schedule_id][le.period]
+        receivers = "、".join(schools[classes[c].school_id].name for c in le.class_ids)
+        by_owner.setdefault(f"teacher-{teacher.id}", []).append(
+            (occurrence, bell.start, bell.end, f"{le.subject}（{le.grade}年级）专递课堂",
+             f"主讲教室 {le.output_classroom_id}；接收端：{receivers}")
+        )  # fmt: skip
+        for class_id in le.class_ids:
+            klass = classes[class_id]
+            local = inst.local_period(teacher.id, class_id, le.period)
+            school = schools[klass.school_id]
+            if local is None:
+                continue
+            here = inst.bells[school.bell_schedule_id][local]
+            summary = f"{le.subject}（{le.grade}年级）· {teacher.name}"
+            about = f"班级 {class_id}；主讲：{teacher.name}，{schools[teacher.school_id].name}"
+            by_owner.setdefault(f"classroom-{klass.classroom_id}", []).append(
+                (occurrence, here.start, here.end, summary, about)
+            )
+    folder = out / "ical"
+    folder.mkdir(parents=True, exist_ok=True)
+    for owner, events in sorted(by_owner.items()):
+        (folder / f"{owner}.ics").write_text(calendar(owner, events, stamp), encoding="utf-8")
+    return len(by_owner)

@@ -16,7 +16,10 @@ from scheduler.errors import ImportFailed, Problem
 from scheduler.plan import Lesson
 
 MAX_BYTES = 20 * 1024 * 1024  # a county's directory is well under 1 MB
-NAMES = ("schools", "bells", "classrooms", "teachers", "classes", "needs", "busy", "previous")
+NAMES = (
+    "schools", "bells", "classrooms", "teachers", "classes", "needs", "busy", "previous",
+    "calendar",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

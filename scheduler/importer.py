@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import time
+from datetime import date, time
 from typing import TypeVar
 
+from scheduler.calendar import CalendarDay
 from scheduler.errors import ImportFailed, Problem
 from scheduler.files import Table
 from scheduler.model import (
@@ -46,6 +47,7 @@ HEADERS = {
     "needs": ["class_id", "subject", "periods_per_week"],
     "busy": ["owner_id", "day", "period"],
     "previous": ["class_id", "subject", "teacher_id"],
+    "calendar": ["date", "kind"],
 }
 REQUIRED = ("schools", "bells", "classrooms", "teachers", "classes", "needs", "busy")
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
@@ -112,11 +114,15 @@ class _Rows:
         return value
 
 
-def _check_headers(tables: dict[str, Table], problems: list[Problem]) -> None:
-    for name in REQUIRED:
+def _check_headers(
+    tables: dict[str, Table], problems: list[Problem], required: tuple[str, ...] = REQUIRED
+) -> None:
+    for name in required:
         if name not in tables:
             problems.append(Problem(f"{name}.csv", 0, "", "缺少此文件（或工作表）"))
     for name, table in tables.items():
+        if name == "calendar" and required:
+            continue  # read by build_calendar
         expected = HEADERS[name]
         if table.header != expected:
             missing = [c for c in expected if c not in table.header]
@@ -303,3 +309,35 @@ def build_directory(tables: dict[str, Table]) -> Directory:
         busy=tuple(dict.fromkeys(busy)),  # a slot listed twice is one busy slot
         previous=tuple(previous),
     )
+
+
+def build_calendar(tables: dict[str, Table]) -> list[CalendarDay]:
+    """Holidays and make-up days from the optional ``calendar.csv``."""
+    if "calendar" not in tables:
+        return []
+    problems: list[Problem] = []
+    _check_headers({"calendar": tables["calendar"]}, problems, required=())
+    if problems:
+        raise ImportFailed(problems)
+    reader = _Rows(tables["calendar"], problems)
+    days: list[CalendarDay] = []
+    seen: set[date] = set()
+    for row in reader:
+        try:
+            day = date.fromisoformat(row["date"])
+        except ValueError:
+            reader.fail("date", f"日期格式应为 YYYY-MM-DD，实际为“{row['date']}”")
+            continue
+        if day in seen:
+            reader.fail("date", f"日期 {day} 重复")
+        seen.add(day)
+        kind = row["kind"]
+        if kind == "holiday":
+            days.append(CalendarDay(day, "holiday"))
+        elif kind.startswith("workday_as:") and kind[11:].isdigit() and 1 <= int(kind[11:]) <= 5:
+            days.append(CalendarDay(day, "workday", int(kind[11:])))
+        else:
+            reader.fail("kind", f"应为 holiday 或 workday_as:1–5，实际为“{kind}”")
+    if problems:
+        raise ImportFailed(problems)
+    return days

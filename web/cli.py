@@ -26,9 +26,9 @@ from identity.service import Actor, IdentityService
 from identity.store import IdentityStore
 from identity.users import NewUser
 from scheduler.errors import ImportFailed
-from scheduler.export import write_plan
+from scheduler.export import write_calendars, write_plan
 from scheduler.files import read_input, read_timetable
-from scheduler.importer import build_directory
+from scheduler.importer import build_calendar, build_directory
 from scheduler.plan import Lesson, Parameters, from_lessons
 from scheduler.solver import repair, solve
 from scheduler.store import DirectoryStore
@@ -199,10 +199,23 @@ def schedule_solve(
     max_receivers: Annotated[int, typer.Option(help="Receiving classes per lesson.")] = 4,
     min_overlap: Annotated[int, typer.Option(help="Minutes two bells must overlap.")] = 35,
     kbps_per_lesson: Annotated[int, typer.Option(help="Bandwidth of one lesson.")] = 1500,
+    term_start: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="First day of term.")
+    ] = None,
+    term_end: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Last day of term.")
+    ] = None,
 ) -> None:
-    """Check the input, plan the week, write timetable/unmet/workload; print one JSON line."""
+    """Check the input, plan the week, write timetable/unmet/workload (and iCalendar files
+    for the term when its dates are given); print one JSON line."""
+    if (term_start is None) != (term_end is None) or (
+        term_start and term_end and term_end < term_start
+    ):
+        _fail("--term-start and --term-end go together, start before end")
     try:
-        directory = build_directory(read_input(source))
+        tables = read_input(source)
+        directory = build_directory(tables)
+        exceptions = build_calendar(tables)
     except ImportFailed as exc:
         for problem in exc.problems:
             typer.echo(str(problem), err=True)
@@ -214,6 +227,11 @@ def schedule_solve(
     )
     plan = solve(directory, params, time_limit=time_limit)
     write_plan(directory, plan, out)
+    if term_start is not None and term_end is not None:
+        write_calendars(
+            directory, plan, term_start.date(), term_end.date(), exceptions, out,
+            datetime.now(UTC),
+        )  # fmt: skip
     summary = {
         "status": plan.status,
         "demand": plan.demand,

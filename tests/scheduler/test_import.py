@@ -116,3 +116,27 @@ def test_overlapping_bells_and_huge_files(good: Path) -> None:
         handle.truncate(21 * 1024 * 1024)
     with pytest.raises(ImportFailed, match="problems"):
         read_input(good)
+
+
+def test_the_calendar_file_is_read_and_checked(good: Path) -> None:
+    from datetime import date
+
+    from scheduler.calendar import CalendarDay
+    from scheduler.importer import build_calendar
+
+    (good / "calendar.csv").write_text(
+        "date,kind\n2026-10-01,holiday\n2026-10-11,workday_as:5\n", encoding="utf-8"
+    )
+    assert build_calendar(read_input(good)) == [
+        CalendarDay(date(2026, 10, 1), "holiday"),
+        CalendarDay(date(2026, 10, 11), "workday", 5),
+    ]
+    (good / "calendar.csv").write_text(
+        "date,kind\n2026-13-01,holiday\n2026-10-11,workday_as:7\n", encoding="utf-8"
+    )
+    with pytest.raises(ImportFailed) as caught:
+        build_calendar(read_input(good))
+    assert [str(p) for p in caught.value.problems] == [
+        "calendar.csv:2 [date] 日期格式应为 YYYY-MM-DD，实际为“2026-13-01”",
+        "calendar.csv:3 [kind] 应为 holiday 或 workday_as:1–5，实际为“workday_as:7”",
+    ]

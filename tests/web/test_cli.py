@@ -113,9 +113,10 @@ def test_schedule_solve_writes_the_plan_and_prints_one_json_line(tmp_path: Path)
 
     write_input(county(), tmp_path / "in")
     env = sanke_env(SANKE_DATA_DIR=str(tmp_path))
+    (tmp_path / "in" / "calendar.csv").write_text("date,kind\n2026-10-01,holiday\n")
     result = run_sanke(
         "schedule", "solve", str(tmp_path / "in"), "--out", str(tmp_path / "out"),
-        "--time-limit", "5", env=env,
+        "--time-limit", "5", "--term-start", "2026-09-01", "--term-end", "2027-01-15", env=env,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
@@ -131,6 +132,10 @@ def test_schedule_solve_writes_the_plan_and_prints_one_json_line(tmp_path: Path)
     )
     assert len(lines) == summary["lessons"] + 1
     assert (tmp_path / "out" / "timetable.xlsx").stat().st_size > 0
+    ical = tmp_path / "out" / "ical"
+    assert (ical / "teacher-cs-qingxi-shiyan-t1.ics").exists()
+    hekou = (ical / "classroom-tp-hekou-r1.ics").read_text(encoding="utf-8")
+    assert "BEGIN:VEVENT" in hekou and ":20261001T" not in hekou  # 国庆 is a holiday
 
 
 def test_schedule_solve_lists_every_problem_and_writes_nothing(tmp_path: Path) -> None:
