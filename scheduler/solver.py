@@ -16,18 +16,22 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from ortools.sat.python import cp_model
 
 from scheduler.greedy import greedy
 from scheduler.instance import Instance
 from scheduler.model import Directory
-from scheduler.plan import Lesson, Parameters, Timetable, Unmet, UnmetReason, from_lessons
+from scheduler.occupancy import Occupancy
+from scheduler.plan import Lesson, Parameters, Timetable, UnmetReason, from_lessons
+from scheduler.progress import OnProgress, Progress
 from scheduler.timing import DAYS
 
 logger = logging.getLogger(__name__)
 
 COVER_SHARE = 0.7  # of the time limit, at most, for the first phase; it stops once proven
+MIN_RING_SECONDS = 0.2  # a repair widens only with at least this much time left
 
 XKey = tuple[str, str, str, int, int]  # class, subject, teacher, day, period
 YKey = tuple[str, int, int, str, int]  # teacher, day, period, subject, grade
@@ -41,14 +45,22 @@ def _sum(terms: Sequence[cp_model.LinearExprT]) -> cp_model.LinearExpr:
 class _Options:
     time_limit: float
     workers: int
+    progress: OnProgress | None = None
+    deadline: float | None = None  # time.monotonic() by which to be done, model built or not
 
 
-def _candidates(inst: Instance) -> dict[XKey, int]:
-    """Every possible (class, subject, teacher, day, period) → the class's local period."""
+def _candidates(
+    inst: Instance, taken: Occupancy, free: set[tuple[str, str]] | None
+) -> dict[XKey, int]:
+    """Every possible (class, subject, teacher, day, period) → the class's local period,
+    for the ``free`` needs only when given, around what fixed lessons take."""
     possible: dict[XKey, int] = {}
     for need in inst.directory.needs:
         if need.class_id not in inst.classes or need.periods_per_week <= 0:
             continue
+        if free is not None and (need.class_id, need.subject) not in free:
+            continue
+        grade = inst.classes[need.class_id].grade
         for teacher_id in inst.candidates(need.class_id, need.subject):
             for period in inst.output_periods(teacher_id):
                 local = inst.local_period(teacher_id, need.class_id, period)
@@ -58,6 +70,9 @@ def _candidates(inst: Instance) -> dict[XKey, int]:
                     if (teacher_id, day, period) in inst.busy:
                         continue
                     if (need.class_id, day, local) in inst.busy:
+                        continue
+                    ykey = (teacher_id, day, period, need.subject, grade)
+                    if not taken.allows(inst, ykey, need.class_id, local):
                         continue
                     possible[(need.class_id, need.subject, teacher_id, day, period)] = local
     return possible
@@ -69,10 +84,11 @@ def solve(
     *,
     time_limit: float = 30.0,
     workers: int | None = None,
+    progress: OnProgress | None = None,
 ) -> Timetable:
     """Plan the week; never raises for an unsatisfiable need (it is reported unmet)."""
     inst = Instance(directory, params or Parameters())
-    options = _Options(time_limit, workers or os.cpu_count() or 1)
+    options = _Options(time_limit, workers or os.cpu_count() or 1, progress)
     return _Model(inst, options).run(greedy(inst))
 
 
@@ -82,29 +98,72 @@ def repair(
     absent: frozenset[str],
     params: Parameters | None = None,
     *,
-    time_limit: float = 10.0,
+    time_limit: float = 1.0,
     workers: int | None = None,
 ) -> Timetable:
     """Re-plan around absent teachers, changing as few lessons as possible.
 
-    First only the classes the absent teachers taught may move (everything else is
-    fixed, so the model is small); if that covers less than before, every class may
-    move, each change still penalised (minimal perturbation).
+    Widening rings, each tried only if the one before covers less than the plan did
+    before the absence: (1) only the needs the absent teachers taught may move;
+    (2) every need of the teaching points they taught; (3) everything. In the first
+    two rings every other lesson stays and is read as reduced capacity, so the model
+    is small even in a large county; every change is penalised (minimal
+    perturbation) and the current plan is the hint. The rings share ``time_limit``
+    (a repair is interactive): a wider ring starts only while time is left, and the
+    best cover found is kept. An absent teacher's periods are not always replaceable,
+    so a repair may cover less than the plan did.
     """
     params = params or Parameters()
     present = replace(
         directory, teachers=tuple(t for t in directory.teachers if t.id not in absent)
     )
+    inst = Instance(present, params)
+    started = time.monotonic()
     kept = tuple(le for le in current.lessons if le.teacher_id not in absent)
     start = replace(current, lessons=kept)
-    affected = {c for le in current.lessons if le.teacher_id in absent for c in le.class_ids}
-    options = _Options(time_limit / 2, workers or os.cpu_count() or 1)
-    inst = Instance(present, params)
-    plan = _Model(inst, options, current=start, free=affected).run(start)
-    if plan.scheduled >= current.scheduled:
-        return plan
-    wider = _Model(Instance(present, params), options, current=start, free=None).run(start)
-    return wider if wider.scheduled > plan.scheduled else plan
+    lost = {(c, le.subject) for le in current.lessons if le.teacher_id in absent
+            for c in le.class_ids if c in inst.classes}  # fmt: skip
+    points = {inst.classes[c].school_id for c, _ in lost}
+    around = {
+        (n.class_id, n.subject)
+        for n in present.needs
+        if n.class_id in inst.classes and inst.classes[n.class_id].school_id in points
+    }
+    workers = workers or os.cpu_count() or 1
+    best: Timetable | None = None
+    for free in (lost, around, None):
+        left = time_limit - (time.monotonic() - started)
+        if best is not None and left < MIN_RING_SECONDS:
+            break
+        # ``current`` still names the absent teachers' lessons: their ids are not reused
+        # the limit is the repair's whole wall time: keep a little for reading the result
+        deadline = max(started + 0.95 * time_limit, time.monotonic() + MIN_RING_SECONDS)
+        options = _Options(time_limit, workers, deadline=deadline)
+        plan = _Model(inst, options, current=current, free=free).run(start)
+        if best is None or plan.scheduled > best.scheduled:
+            best = plan
+        if best.scheduled >= current.scheduled:
+            break
+    assert best is not None
+    return replace(best, seconds=time.monotonic() - started)
+
+
+class _Progress(cp_model.CpSolverSolutionCallback):
+    """Hands each improving solution to the caller's progress function."""
+
+    def __init__(self, report: OnProgress, phase: str, began: float, limit: float, demand: int,
+                 unmet: cp_model.LinearExprT | None) -> None:  # fmt: skip
+        super().__init__()
+        self.report, self.phase, self.began, self.limit = report, phase, began, limit
+        self.demand, self.unmet = demand, unmet
+
+    def on_solution_callback(self) -> None:
+        unmet = self.value(self.unmet) if self.unmet is not None else None
+        self.report(
+            Progress(self.phase, time.monotonic() - self.began, self.limit,
+                     self.objective_value, self.best_objective_bound, self.demand,
+                     None if unmet is None else int(unmet))
+        )  # fmt: skip
 
 
 class _Model:
@@ -114,13 +173,19 @@ class _Model:
         options: _Options,
         *,
         current: Timetable | None = None,
-        free: set[str] | None = None,
+        free: set[tuple[str, str]] | None = None,
     ) -> None:
         self.inst = inst
         self.options = options
         self.current = current
+        self.free = free
         self.m = cp_model.CpModel()
-        self.local = _candidates(inst)
+        self.taken = (
+            Occupancy.of(inst, current.lessons, free)
+            if current is not None and free is not None
+            else Occupancy()
+        )
+        self.local = _candidates(inst, self.taken, free)
         p = inst.params
         self.x = {key: self.m.new_bool_var(f"x{n}") for n, key in enumerate(self.local)}
         self.y: dict[YKey, cp_model.IntVar] = {}
@@ -133,11 +198,15 @@ class _Model:
             y = self.y[ykey] = self.m.new_bool_var(f"y{n}")
             for var in xs:
                 self.m.add_implication(var, y)
-            self.m.add(_sum(xs) <= p.max_receivers * y)
+            if ykey in self.taken.groups:  # a kept lesson: free classes may join its group
+                self.m.add(y == 1)
+            self.m.add(_sum(xs) <= (p.max_receivers - self.taken.seats[ykey]) * y)
         self.needs = {
             (n.class_id, n.subject): n.periods_per_week
             for n in inst.directory.needs
-            if n.class_id in inst.classes and n.periods_per_week > 0
+            if n.class_id in inst.classes
+            and n.periods_per_week > 0
+            and (free is None or (n.class_id, n.subject) in free)
         }
         self.unmet = {
             key: self.m.new_int_var(0, periods, f"u{n}")
@@ -147,10 +216,10 @@ class _Model:
         self._hard_rules()
         self._soft_goals()
         if current is not None:
-            self._stay_close(current, free)
+            self._stay_close(current)
 
     def _hard_rules(self) -> None:
-        inst, m = self.inst, self.m
+        inst, m, taken = self.inst, self.m, self.taken
         by_need: dict[tuple[str, str], list[cp_model.IntVar]] = defaultdict(list)
         by_receiving_room: dict[tuple[str, int, int], list[cp_model.IntVar]] = defaultdict(list)
         by_point: dict[tuple[str, int, int], list[cp_model.IntVar]] = defaultdict(list)
@@ -166,31 +235,40 @@ class _Model:
         for xs in by_receiving_room.values():
             if len(xs) > 1:
                 m.add_at_most_one(xs)
-        for (school_id, _, _), xs in by_point.items():
-            limit = inst.down_lessons(school_id)
+        for slot, xs in by_point.items():
+            limit = inst.down_lessons(slot[0]) - taken.point_slots[slot]
             if len(xs) > limit:
-                m.add(_sum(xs) <= limit)
+                m.add(_sum(xs) <= max(limit, 0))
 
         by_teacher_slot: dict[tuple[str, int, int], list[cp_model.IntVar]] = defaultdict(list)
         by_school_slot: dict[tuple[str, int, int], list[cp_model.IntVar]] = defaultdict(list)
         by_teacher: dict[str, list[cp_model.IntVar]] = defaultdict(list)
-        for (teacher_id, day, period, _, _), y in self.y.items():
+        fixed_here: dict[tuple[str, int, int], int] = defaultdict(int)  # kept lessons in ys
+        fixed_of: dict[str, int] = defaultdict(int)
+        for ykey, y in self.y.items():
+            teacher_id, day, period, _, _ = ykey
             school_id = inst.teachers[teacher_id].school_id
             by_teacher_slot[(teacher_id, day, period)].append(y)
             by_school_slot[(school_id, day, period)].append(y)
             by_teacher[teacher_id].append(y)
+            if ykey in taken.groups:
+                fixed_here[(school_id, day, period)] += 1
+                fixed_of[teacher_id] += 1
         for ys in by_teacher_slot.values():
             if len(ys) > 1:
                 m.add_at_most_one(ys)
-        for (school_id, _, _), ys in by_school_slot.items():
+        for slot, ys in by_school_slot.items():
+            school_id = slot[0]
             limit = min(len(inst.output_rooms[school_id]), inst.up_lessons(school_id))
+            limit -= taken.school_slots[slot] - fixed_here[slot]
             if len(ys) > limit:
-                m.add(_sum(ys) <= limit)
+                m.add(_sum(ys) <= max(limit, 0))
         self.load = {}
         for teacher_id, ys in by_teacher.items():
             cap = inst.teachers[teacher_id].weekly_cap
+            already = taken.load[teacher_id] - fixed_of[teacher_id]
             load = self.load[teacher_id] = m.new_int_var(0, max(cap, 0), f"load_{teacher_id}")
-            m.add(load == _sum(ys))
+            m.add(load == already + _sum(ys))
 
     def _soft_goals(self) -> None:
         inst, m, p = self.inst, self.m, self.inst.params
@@ -211,6 +289,8 @@ class _Model:
             z = m.new_bool_var(f"z_{class_id}_{subject}_{teacher_id}")
             for var in xs:
                 m.add_implication(var, z)
+            # the relaxation learns that a need's periods come from at least one teacher
+            m.add(self.needs[(class_id, subject)] * z >= _sum(xs))
             teachers_of[(class_id, subject)].append(z)
             if inst.previous.get((class_id, subject)) == teacher_id:
                 self.objective.append(p.weight_previous * (1 - z))
@@ -229,21 +309,15 @@ class _Model:
                 m.add(busiest >= load)
             self.objective.append(p.weight_load * busiest)
 
-    def _stay_close(self, current: Timetable, free: set[str] | None) -> None:
-        """Repair: fix the classes that need not move; charge every change of the others."""
+    def _stay_close(self, current: Timetable) -> None:
+        """Repair: charge every change to a free class's lessons (minimal perturbation)."""
         before = {
             (class_id, le.subject, le.teacher_id, le.day, le.period)
             for le in current.lessons
             for class_id in le.class_ids
         }
-        weight = self.inst.params.weight_change
-        for key, var in self.x.items():
-            if free is not None and key[0] not in free:
-                self.m.add(var == (key in before))
-            elif key in before:
-                self.objective.append(weight * (1 - var))
-            else:
-                self.objective.append(weight * var)
+        self.changes = _sum([(1 - var) if key in before else var for key, var in self.x.items()])
+        self.objective.append(self.inst.params.weight_change * self.changes)
 
     def run(self, first: Timetable) -> Timetable:
         """Two phases: cover as much demand as possible, then the soft goals at that cover.
@@ -251,33 +325,45 @@ class _Model:
         One weighted objective left CP-SAT wandering among good-looking plans that
         missed a period or two. The greedy plan is the first hint; if it covers every
         need the cover is already optimal, else phase one proves the best cover. The
-        second phase optimises the soft goals with the cover fixed.
+        second phase optimises the soft goals with the cover fixed. In a repair the
+        first phase also keeps changes few (fewest unmet first, then fewest changes),
+        so a plan cut short by the time limit stays close to the current one.
         """
         unmet = _sum(list(self.unmet.values()))
         started = time.monotonic()
+        limit = self.options.time_limit
+        if self.options.deadline is not None:
+            limit = max(min(limit, self.options.deadline - started), 0.05)
         self._hint(first)
         solver: cp_model.CpSolver | None = None
-        if first.scheduled < first.demand or self.current is not None:
-            self.m.minimize(unmet)
-            solver = self._solver(self.options.time_limit * COVER_SHARE)
-            status = solver.solve(self.m)
+        covered = self._covers(first)
+        if not covered or self.current is not None:
+            if self.current is None:
+                self.m.minimize(unmet)
+            else:
+                self.m.minimize((len(self.x) + 1) * unmet + self.changes)
+            solver = self._solver(limit * COVER_SHARE, "cover", started, limit, unmet)
+            status = solver.solve(self.m, self._callback)
             if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                self.m.add(unmet <= round(solver.objective_value))
+                self.m.add(unmet <= round(solver.value(unmet)))
                 self.m.clear_hints()  # type: ignore[no-untyped-call]
                 for var in (*self.x.values(), *self.y.values()):
                     self.m.add_hint(var, solver.value(var))
         else:  # the greedy plan covers everything: no cover can be better
             self.m.add(unmet == 0)
         self.m.minimize(_sum(self.objective))
-        left = self.options.time_limit - (time.monotonic() - started)
-        second = self._solver(max(left, 1.0))
-        second_status = second.solve(self.m)
+        left = limit - (time.monotonic() - started)
+        second = self._solver(max(left, 0.05), "goals", started, limit, unmet)
+        second_status = second.solve(self.m, self._callback)
         if solver is None or second_status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             solver, status = second, second_status
         seconds = time.monotonic() - started
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            return self._fallback(first, solver, seconds)  # out of time: the greedy plan
+            return self._fallback(first, solver, seconds)  # out of time: the starting plan
         return self._result(solver, status, seconds)
+
+    def _covers(self, plan: Timetable) -> bool:
+        return plan.scheduled >= plan.demand
 
     def _fallback(self, plan: Timetable, solver: cp_model.CpSolver, seconds: float) -> Timetable:
         """The starting plan (greedy, or the current plan in a repair), its cover recounted."""
@@ -285,13 +371,15 @@ class _Model:
         counted = from_lessons(self.inst.directory.needs, plan.lessons, status)
         unmet = tuple(
             replace(u, reason=self._reason(solver, u.class_id, u.subject, solved=False))
-            for u in counted.unmet
             if (u.class_id, u.subject) in self.needs
+            else u
+            for u in counted.unmet
+            if (u.class_id, u.subject) in self.needs or self.free is not None
         )
         return replace(counted, unmet=unmet, seconds=seconds)
 
     def _hint(self, plan: Timetable) -> None:
-        """Start from a plan (the greedy one): every x and y hinted, so the hint is whole."""
+        """Start from a plan: every x and y hinted, so the hint is whole."""
         chosen = {
             (class_id, le.subject, le.teacher_id, le.day, le.period)
             for le in plan.lessons
@@ -301,62 +389,80 @@ class _Model:
         for key, var in self.x.items():
             self.m.add_hint(var, key in chosen)
         for ykey, y in self.y.items():
-            self.m.add_hint(y, ykey in lessons)
+            self.m.add_hint(y, ykey in lessons or ykey in self.taken.groups)
 
-    def _solver(self, seconds: float) -> cp_model.CpSolver:
+    def _solver(
+        self, seconds: float, phase: str, began: float, limit: float, unmet: cp_model.LinearExprT
+    ) -> cp_model.CpSolver:
         solver = cp_model.CpSolver()
         solver.parameters.max_time_in_seconds = seconds
         solver.parameters.num_workers = self.options.workers
+        self._callback: Any = None
+        if self.options.progress is not None:
+            demand = sum(self.needs.values())
+            self._callback = _Progress(self.options.progress, phase, began, limit, demand,
+                                       unmet)  # fmt: skip
         return solver
 
     def _result(
         self, solver: cp_model.CpSolver, status: cp_model.CpSolverStatus, seconds: float
     ) -> Timetable:
-        demand = sum(self.needs.values())
         lessons = self._lessons(solver)
+        counted = from_lessons(self.inst.directory.needs, lessons, solver.status_name(status))
+        earlier = {(u.class_id, u.subject): u.reason for u in (self.current or counted).unmet}
         unmet = tuple(
-            Unmet(c, s, solver.value(u), self._reason(solver, c, s, solved=True))
-            for (c, s), u in sorted(self.unmet.items())
-            if solver.value(u) > 0
+            replace(u, reason=self._reason(solver, u.class_id, u.subject, solved=True))
+            if (u.class_id, u.subject) in self.needs
+            else replace(u, reason=earlier.get((u.class_id, u.subject), u.reason))
+            for u in counted.unmet
         )
-        return Timetable(
-            status=solver.status_name(status),
-            lessons=lessons,
+        return replace(
+            counted,
             unmet=unmet,
             objective=solver.objective_value,
             bound=solver.best_objective_bound,
             seconds=seconds,
-            demand=demand,
-            scheduled=demand - sum(u.periods for u in unmet),
             stats={"x_vars": len(self.x), "y_vars": len(self.y)},
         )
 
     def _lessons(self, solver: cp_model.CpSolver) -> tuple[Lesson, ...]:
+        """Groups from the solution; kept lessons keep their id and room, new ones get
+        fresh ids and a room of their school free at that time."""
         classes_of: dict[YKey, list[str]] = defaultdict(list)
+        for ykey, held in self.taken.groups.items():
+            classes_of[ykey].extend(held.class_ids)
         for key, var in self.x.items():
             if solver.value(var):
                 class_id, subject, teacher_id, day, period = key
                 grade = self.inst.classes[class_id].grade
                 classes_of[(teacher_id, day, period, subject, grade)].append(class_id)
-        rooms_used: dict[tuple[str, int, int], int] = defaultdict(int)
+        before = {
+            (le.teacher_id, le.day, le.period, le.subject, le.grade): le
+            for le in (self.current.lessons if self.current is not None else ())
+        }
+        rooms_used: dict[tuple[str, int, int], set[str]] = defaultdict(set)
+        for ykey in classes_of:
+            if ykey in before:  # a lesson that stays where it was keeps its id and room
+                school_id = self.inst.teachers[ykey[0]].school_id
+                rooms_used[(school_id, ykey[1], ykey[2])].add(before[ykey].output_classroom_id)
+        numbers = [int(i[1:]) for i in (le.id for le in before.values()) if i[1:].isdigit()]
+        next_number = max(numbers, default=0) + 1
         lessons = []
-        for n, ykey in enumerate(sorted(classes_of, key=lambda k: (k[1], k[2], k[0]))):
+        for ykey in sorted(classes_of, key=lambda k: (k[1], k[2], k[0], k[3], k[4])):
             teacher_id, day, period, subject, grade = ykey
-            school_id = self.inst.teachers[teacher_id].school_id
-            index = rooms_used[(school_id, day, period)]
-            rooms_used[(school_id, day, period)] += 1
+            was = before.get(ykey)
+            if was is not None:
+                lesson_id, room = was.id, was.output_classroom_id
+            else:
+                school_id = self.inst.teachers[teacher_id].school_id
+                used = rooms_used[(school_id, day, period)]
+                room = next(r for r in self.inst.output_rooms[school_id] if r not in used)
+                used.add(room)
+                lesson_id, next_number = f"L{next_number:05d}", next_number + 1
             lessons.append(
-                Lesson(
-                    id=f"L{n + 1:05d}",
-                    day=day,
-                    period=period,
-                    teacher_id=teacher_id,
-                    output_classroom_id=self.inst.output_rooms[school_id][index],
-                    subject=subject,
-                    grade=grade,
-                    class_ids=tuple(sorted(classes_of[ykey])),
-                )
-            )
+                Lesson(lesson_id, day, period, teacher_id, room, subject, grade,
+                       tuple(sorted(classes_of[ykey])))
+            )  # fmt: skip
         return tuple(lessons)
 
     def _reason(

@@ -251,7 +251,7 @@ def schedule_repair(
     plan: Annotated[Path, typer.Option(help="The current timetable.csv.")],
     absent: Annotated[list[str], typer.Option(help="An absent teacher's id (repeatable).")],
     out: Annotated[Path, typer.Option(help="Where to write the repaired plan.")],
-    time_limit: Annotated[float, typer.Option(help="Seconds the solver may take.")] = 10.0,
+    time_limit: Annotated[float, typer.Option(help="Seconds the solver may take.")] = 1.0,
 ) -> None:
     """Re-plan around absent teachers, moving as little as possible; print the changes."""
     try:

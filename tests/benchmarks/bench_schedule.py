@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from scheduler.decompose import solve_by_county  # noqa: E402
 from scheduler.greedy import greedy  # noqa: E402
 from scheduler.instance import Instance  # noqa: E402
+from scheduler.plan import Lesson  # noqa: E402
 from scheduler.rules import violations  # noqa: E402
 from scheduler.solver import repair, solve  # noqa: E402
 from tests.benchmarks.synthetic_region import TIERS, region  # noqa: E402
@@ -33,7 +34,7 @@ def main() -> None:
     parser.add_argument("--tier", choices=sorted(TIERS), default="M")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--time-limit", type=float)
-    parser.add_argument("--repair-limit", type=float, default=10.0)
+    parser.add_argument("--repair-limit", type=float, default=1.0)
     parser.add_argument("--decompose", action="store_true", help="solve county by county")
     parser.add_argument("--json", action="store_true", help="(output is always JSON)")
     args = parser.parse_args()
@@ -53,11 +54,23 @@ def main() -> None:
     if absent is not None:
         began = time.perf_counter()
         fixed = repair(directory, plan, frozenset({absent}), time_limit=args.repair_limit)
+        seconds = time.perf_counter() - began
+
+        def shape(le: Lesson) -> tuple[object, ...]:
+            return (le.day, le.period, le.teacher_id, le.subject, le.grade, le.class_ids)
+
+        before, after = {shape(le) for le in plan.lessons}, {shape(le) for le in fixed.lessons}
         repair_figures = {
             "absent_teacher_lessons": load[absent],
-            "seconds": round(time.perf_counter() - began, 2),
+            "seconds": round(seconds, 2),
             "status": fixed.status,
+            "scheduled_before": plan.scheduled,
             "scheduled": fixed.scheduled,
+            "lessons_removed": len(before - after),
+            "lessons_added": len(after - before),
+            "objective": fixed.objective,
+            "bound": fixed.bound,
+            "hard_rule_violations": len(violations(Instance(directory), fixed)),
         }
     print(
         json.dumps(

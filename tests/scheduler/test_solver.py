@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from scheduler.greedy import greedy
 from scheduler.instance import Instance
 from scheduler.model import Busy, Directory, Previous, School, SchoolKind, Teacher
-from scheduler.plan import Parameters, Timetable, UnmetReason
+from scheduler.plan import Lesson, Parameters, Timetable, UnmetReason, from_lessons
+from scheduler.progress import Progress
 from scheduler.rules import violations
 from scheduler.solver import repair, solve
 from tests.scheduler.builders import TOWN_A, TOWN_B, bells, tiny, with_busy, with_previous
@@ -208,6 +209,40 @@ def test_repair_moves_only_what_the_absent_teacher_taught() -> None:
     after = {(c, le.subject, le.teacher_id, le.day, le.period)
              for le in repaired.lessons for c in le.class_ids if c not in affected}  # fmt: skip
     assert before == after  # every other class keeps its slots and teachers
+    old = {le.id: le for le in plan.lessons}
+    for lesson in repaired.lessons:
+        was = old.get(lesson.id)
+        if was is not None:  # an id that stays names the same lesson, in the same room
+            assert (was.teacher_id, was.day, was.period, was.output_classroom_id) == (
+                lesson.teacher_id, lesson.day, lesson.period, lesson.output_classroom_id
+            )  # fmt: skip
+    new = {le.id for le in repaired.lessons} - set(old)
+    assert all(int(i[1:]) > max(int(j[1:]) for j in old) for i in new)  # ids never reused
+
+
+def test_a_freed_class_joins_a_kept_lesson_with_a_free_seat() -> None:
+    directory = tiny(points=3, periods=1, teachers=2)
+    current = from_lessons(
+        directory.needs,
+        [
+            Lesson("L00001", 1, 1, "t0", "cs-out1", "英语", 3, ("tp0-c", "tp1-c")),
+            Lesson("L00002", 1, 2, "t1", "cs-out1", "英语", 3, ("tp2-c",)),
+        ],
+        "CURRENT",
+    )
+    repaired = repair(directory, current, frozenset({"t1"}), time_limit=5, workers=2)
+    assert repaired.lessons == (
+        Lesson("L00001", 1, 1, "t0", "cs-out1", "英语", 3, ("tp0-c", "tp1-c", "tp2-c")),
+    )
+    assert repaired.scheduled == 3
+
+
+def test_progress_is_reported_while_solving() -> None:
+    seen: list[Progress] = []
+    directory = with_busy(tiny(points=3, periods=3), Busy("tp0-c", 1, 1))
+    solve(directory, time_limit=5, workers=2, progress=seen.append)
+    assert seen and {p.phase for p in seen} <= {"cover", "goals"}
+    assert all(p.demand == 9 and 0 <= p.percent <= 99 for p in seen)
 
 
 def test_repair_hands_the_lessons_to_a_colleague() -> None:
