@@ -4,17 +4,18 @@ Every problem is collected (file, line, column, a Chinese message) and reported
 together; a single one means nothing is imported. Pure: tables in, directory or
 ``ImportFailed`` out.
 
-Regions: ``schools.csv`` names its township and county. Their division codes are
-not in the input format, so each county and township gets a stable code of its
-own here (counties ``99xxxx`` in order of appearance, townships the county's code
-plus three digits). Mapping them to real GB/T 2260 codes is left to the region
-set-up (see the issue note).
+Regions: ``schools.csv`` names its township and county, not their division codes.
+A county or township whose name is already known (the region tree stored before,
+with real GB/T 2260 codes, passed in as ``known``) keeps its code, so accounts
+scoped to it still see its schools. A new one gets a stable code of its own: a new
+county ``99xxxx`` (in order of appearance), a new township its county's code plus
+three digits from 901 up. Known regions are all kept.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, time
 from typing import TypeVar
 
@@ -145,7 +146,38 @@ def _unique(rows: _Rows, row: dict[str, str], column: str, seen: set[str], what:
     return value
 
 
-def build_directory(tables: dict[str, Table]) -> Directory:
+class _Codes:
+    """Division codes for the county and township names of ``schools.csv``."""
+
+    def __init__(self, known: Iterable[Region]) -> None:
+        self.known = {r.code: r for r in known}
+        self.added: dict[str, Region] = {}
+        self.counties = {r.name: r.code for r in self.known.values()
+                         if r.level is RegionLevel.COUNTY}  # fmt: skip
+        self.townships = {(r.parent, r.name): r.code for r in self.known.values()
+                          if r.level is RegionLevel.TOWNSHIP}  # fmt: skip
+
+    def _free(self, candidates: Iterable[str]) -> str:
+        return next(c for c in candidates if c not in self.known and c not in self.added)
+
+    def township(self, county: str, township: str) -> str:
+        county_code = self.counties.get(county)
+        if county_code is None:
+            county_code = self._free(f"99{n:04d}" for n in range(1, 10_000))
+            self.counties[county] = county_code
+            self.added[county_code] = Region(county_code, county, RegionLevel.COUNTY)
+        code = self.townships.get((county_code, township))
+        if code is None:
+            code = self._free(f"{county_code}{n:03d}" for n in range(901, 1000))
+            self.townships[(county_code, township)] = code
+            self.added[code] = Region(code, township, RegionLevel.TOWNSHIP, county_code)
+        return code
+
+    def regions(self) -> list[Region]:
+        return [*self.known.values(), *self.added.values()]
+
+
+def build_directory(tables: dict[str, Table], known: Iterable[Region] = ()) -> Directory:
     """The directory the tables describe; ``ImportFailed`` lists every problem."""
     problems: list[Problem] = []
     _check_headers(tables, problems)
@@ -184,8 +216,7 @@ def build_directory(tables: dict[str, Table]) -> Directory:
 
     # schools and regions ----------------------------------------------------------
     schools: list[School] = []
-    counties: dict[str, str] = {}
-    townships: dict[tuple[str, str], str] = {}
+    codes = _Codes(known)
     school_ids: set[str] = set()
     reader = rows("schools")
     for row in reader:
@@ -196,16 +227,8 @@ def build_directory(tables: dict[str, Table]) -> Directory:
         schedule = reader.known(row, "bell_schedule_id", set(by_schedule), "作息表")
         if not reader.ok:
             continue
-        county_code = counties.setdefault(county, f"99{len(counties) + 1:04d}")
-        town_code = townships.setdefault(
-            (county, township), f"{county_code}{len(townships) + 101:03d}"
-        )
-        schools.append(School(school_id, name, kind, town_code, schedule))
-    regions = [Region(code, name, RegionLevel.COUNTY) for name, code in counties.items()]
-    regions += [
-        Region(code, township, RegionLevel.TOWNSHIP, counties[county])
-        for (county, township), code in townships.items()
-    ]
+        schools.append(School(school_id, name, kind, codes.township(county, township), schedule))
+    regions = codes.regions()
 
     # classrooms ------------------------------------------------------------------------
     rooms: list[Classroom] = []

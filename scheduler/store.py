@@ -6,10 +6,12 @@ half-way changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, Table, delete, insert, select
 
+from scheduler.calendar import CalendarDay
 from scheduler.model import (
     BellPeriod,
     Busy,
@@ -17,6 +19,7 @@ from scheduler.model import (
     ClassroomRole,
     Directory,
     Need,
+    Previous,
     ReceivingClass,
     Region,
     RegionLevel,
@@ -27,8 +30,10 @@ from scheduler.model import (
 from scheduler.tables import (
     bell_periods,
     busy_slots,
+    calendar_days,
     classrooms,
     needs,
+    previous_pairings,
     receiving_classes,
     regions,
     schools,
@@ -71,6 +76,7 @@ def _rows(directory: Directory) -> dict[Table, list[dict[str, Any]]]:
         receiving_classes: [vars(c) for c in directory.classes],
         needs: [vars(n) for n in directory.needs],
         busy_slots: [vars(b) for b in directory.busy],
+        previous_pairings: [vars(p) for p in directory.previous],
     }
 
 
@@ -80,15 +86,24 @@ class DirectoryStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def replace(self, directory: Directory) -> None:
-        """Swap the stored directory for ``directory``, all or nothing."""
+    def replace(self, directory: Directory, calendar: Iterable[CalendarDay] = ()) -> None:
+        """Swap the stored directory (and the term calendar) for these, all or nothing."""
         rows = _rows(directory)
+        rows[calendar_days] = [
+            {"day": c.day, "kind": c.kind, "weekday": c.weekday} for c in calendar
+        ]
+        loose = (busy_slots, previous_pairings, calendar_days)
         with self._engine.begin() as conn:
-            for table in (busy_slots, *reversed(_ORDER)):
+            for table in (*loose, *reversed(_ORDER)):
                 conn.execute(delete(table))
-            for table in (*_ORDER, busy_slots):
+            for table in (*_ORDER, *loose):
                 if rows[table]:
                     conn.execute(insert(table), rows[table])
+
+    def calendar(self) -> list[CalendarDay]:
+        """The term's holidays and make-up workdays, as imported."""
+        with self._engine.connect() as conn:
+            return [CalendarDay(r.day, r.kind, r.weekday) for r in _all(conn, calendar_days)]
 
     def load(self) -> Directory:
         with self._engine.connect() as conn:
@@ -101,6 +116,7 @@ class DirectoryStore:
                 classes=tuple(ReceivingClass(**r._asdict()) for r in _all(conn, receiving_classes)),
                 needs=tuple(Need(**r._asdict()) for r in _all(conn, needs)),
                 busy=tuple(Busy(**r._asdict()) for r in _all(conn, busy_slots)),
+                previous=tuple(Previous(**r._asdict()) for r in _all(conn, previous_pairings)),
             )
 
     def schools_in(self, region_prefix: str | None, school_id: str | None) -> list[School]:

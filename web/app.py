@@ -23,7 +23,17 @@ from web.deps import SESSION_COOKIE, bearer_token, get_lang
 from web.i18n import translate
 from web.pages import STATIC_DIR
 from web.rights import check_rules
-from web.routers import account, admin, audit, auth, health, schools, users
+from web.routers import (
+    account,
+    admin,
+    audit,
+    auth,
+    health,
+    schedule_api,
+    schedule_pages,
+    schools,
+    users,
+)
 from web.services import Services, build_services, open_live_state
 from web.settings import SankeSettings, secret_key
 
@@ -75,7 +85,8 @@ def create_app(
         openapi_url="/openapi.json" if docs else None,
     )
     app.state.services = services
-    for module in (health, auth, account, admin, users, audit, schools):
+    for module in (health, auth, account, admin, users, audit, schools, schedule_api,
+                   schedule_pages):  # fmt: skip
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     errors.install(app)

@@ -13,9 +13,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 import identity.tables
 import scheduler.tables
+import web.solve_runs
 
 #: Every package's tables; Alembic compares these with the database.
-METADATA: tuple[MetaData, ...] = (identity.tables.metadata, scheduler.tables.metadata)
+METADATA: tuple[MetaData, ...] = (
+    identity.tables.metadata,
+    scheduler.tables.metadata,
+    web.solve_runs.metadata,
+)
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 

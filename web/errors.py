@@ -25,9 +25,11 @@ from identity.errors import (
     WeakPassword,
 )
 from kernel.errors import LiveStateUnavailable
+from scheduler.errors import ImportFailed
 from web.deps import get_lang
 from web.i18n import Lang, translate
 from web.pages import render
+from web.schedule import ScheduleRequestInvalid
 
 
 class NotFound(Exception):
@@ -79,6 +81,14 @@ def problem_for(exc: Exception, lang: Lang) -> Problem:
             return Problem(422, "totp_code", t("error.totp_code"))
         case LiveStateUnavailable():
             return Problem(503, "live_state_unavailable", t("error.live_state"))
+        case ImportFailed():
+            return Problem(422, "import_failed", t("schedule.error.import_failed",
+                                                   count=len(exc.problems)))  # fmt: skip
+        case ScheduleRequestInvalid(code="no_plan"):
+            return Problem(404, "not_found", t("schedule.error.no_plan", **exc.values))
+        case ScheduleRequestInvalid():
+            return Problem(422, f"schedule_{exc.code}", t(f"schedule.error.{exc.code}",
+                                                          **exc.values))  # fmt: skip
     return Problem(500, "internal", "internal error")
 
 
@@ -93,8 +103,11 @@ def install(app: FastAPI) -> None:
         lang = get_lang(request)
         problem = problem_for(exc, lang)
         if _is_api(request):
+            body: dict[str, object] = {"error": problem.code, "message": problem.message}
+            if isinstance(exc, ImportFailed):  # every problem, where a person can find it
+                body["problems"] = [vars(p) for p in exc.problems]
             return JSONResponse(
-                {"error": problem.code, "message": problem.message},
+                body,
                 status_code=problem.status,
                 headers=problem.headers,
             )
@@ -107,5 +120,6 @@ def install(app: FastAPI) -> None:
             response.headers[key] = value
         return response
 
-    for error in (IdentityError, LiveStateUnavailable, NotFound):
+    for error in (IdentityError, LiveStateUnavailable, NotFound, ImportFailed,
+                  ScheduleRequestInvalid):  # fmt: skip
         app.add_exception_handler(error, handle)

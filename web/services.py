@@ -29,6 +29,7 @@ from kernel.redis_guard import guarded
 from kernel.redis_locks import RedisLocks
 from kernel.redis_presence import RedisPresence
 from scheduler.store import DirectoryStore
+from web.schedule import ScheduleService
 from web.settings import Environment, SankeSettings
 
 logger = logging.getLogger(__name__)
@@ -97,6 +98,7 @@ class Services:
     engine: Engine
     identity: IdentityService
     directory: DirectoryStore
+    schedule: ScheduleService
     live: LiveState | None = None  # opened in the app's lifespan, inside its event loop
 
     @property
@@ -117,4 +119,5 @@ def build_services(
         engine=engine,
         identity=IdentityService(IdentityStore(engine), hasher or PasswordHasher()),
         directory=DirectoryStore(engine),
+        schedule=ScheduleService(engine, lambda: datetime.now(UTC)),
     )

@@ -140,3 +140,18 @@ def test_the_calendar_file_is_read_and_checked(good: Path) -> None:
         "calendar.csv:2 [date] 日期格式应为 YYYY-MM-DD，实际为“2026-13-01”",
         "calendar.csv:3 [kind] 应为 holiday 或 workday_as:1–5，实际为“workday_as:7”",
     ]
+
+
+def test_known_region_names_keep_their_codes_and_new_ones_get_their_own(good: Path) -> None:
+    known = county().regions
+    edit(good, "schools", lambda rows: [*rows, ["tp-new", "新教学点", "teaching_point", "新乡",
+                                               "青溪县", rows[1][5]]])  # fmt: skip
+    directory = build_directory(read_input(good), known)
+    assert {s.id: s.region for s in county().schools}.items() <= {
+        s.id: s.region for s in directory.schools
+    }.items()  # every known township keeps its GB/T 2260 code
+    new = next(s for s in directory.schools if s.id == "tp-new")
+    assert new.region == "349921901"
+    assert set(known) < set(directory.regions)
+    other = build_directory(read_input(good))  # nothing known: codes of its own
+    assert all(s.region.startswith("99") for s in other.schools)

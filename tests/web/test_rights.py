@@ -13,7 +13,12 @@ from identity.roles import POLICY, Action, Role
 from tests.web.conftest import ACCOUNTS, bearer
 from web.rights import UncoveredRoute, allowed, check_rules, public, route_rules
 
-PATH_VALUES = {"school_id": "cs-shimen"}
+PATH_VALUES = {
+    "school_id": "cs-shimen",
+    "plan_id": "999999",  # none: a 404 means the role passed
+    "run_id": "999999",
+    "name": "timetable.csv",
+}
 
 
 def test_every_route_of_the_app_has_exactly_one_rule(app: FastAPI) -> None:
