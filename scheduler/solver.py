@@ -11,6 +11,7 @@ periods heaviest, so unmet demand is allowed and reported with a reason.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from collections import defaultdict
@@ -213,6 +214,7 @@ class _Model:
             for n, (key, periods) in enumerate(self.needs.items())
         }
         self.objective: list[cp_model.LinearExprT] = []
+        self.cover: tuple[int, int] | None = None  # unmet periods: found, proven minimum
         self._hard_rules()
         self._soft_goals()
         if current is not None:
@@ -345,12 +347,16 @@ class _Model:
             solver = self._solver(limit * COVER_SHARE, "cover", started, limit, unmet)
             status = solver.solve(self.m, self._callback)
             if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                self.m.add(unmet <= round(solver.value(unmet)))
+                self.cover = (round(solver.value(unmet)), self._unmet_bound(solver))
+                # the second phase knows both ends, so its bound is about the soft goals
+                self.m.add(unmet <= self.cover[0])
+                self.m.add(unmet >= self.cover[1])
                 self.m.clear_hints()  # type: ignore[no-untyped-call]
                 for var in (*self.x.values(), *self.y.values()):
                     self.m.add_hint(var, solver.value(var))
         else:  # the greedy plan covers everything: no cover can be better
             self.m.add(unmet == 0)
+            self.cover = (0, 0)
         self.m.minimize(_sum(self.objective))
         left = limit - (time.monotonic() - started)
         second = self._solver(max(left, 0.05), "goals", started, limit, unmet)
@@ -364,6 +370,13 @@ class _Model:
 
     def _covers(self, plan: Timetable) -> bool:
         return plan.scheduled >= plan.demand
+
+    def _unmet_bound(self, solver: cp_model.CpSolver) -> int:
+        """The fewest unmet periods any plan can have, as the cover phase proved it."""
+        bound = solver.best_objective_bound
+        if self.current is not None:  # fewest unmet first, then fewest changes
+            return int(bound // (len(self.x) + 1))
+        return max(0, math.ceil(bound - 1e-6))
 
     def _fallback(self, plan: Timetable, solver: cp_model.CpSolver, seconds: float) -> Timetable:
         """The starting plan (greedy, or the current plan in a repair), its cover recounted."""
@@ -422,7 +435,12 @@ class _Model:
             objective=solver.objective_value,
             bound=solver.best_objective_bound,
             seconds=seconds,
-            stats={"x_vars": len(self.x), "y_vars": len(self.y)},
+            stats={
+                "x_vars": len(self.x),
+                "y_vars": len(self.y),
+                "cover_unmet": self.cover[0] if self.cover else -1,
+                "cover_unmet_bound": self.cover[1] if self.cover else -1,
+            },
         )
 
     def _lessons(self, solver: cp_model.CpSolver) -> tuple[Lesson, ...]:

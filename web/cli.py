@@ -34,6 +34,7 @@ from scheduler.solver import repair, solve
 from scheduler.store import DirectoryStore
 from web import demo as demo_data
 from web.database import DatabaseUnavailable, current_revision, make_engine, upgrade
+from web.schedule import ScheduleService
 from web.settings import Environment, SankeSettings, SettingsError, load_settings
 
 app = typer.Typer(help="Sanke 三课: three-classroom scheduling, live lessons and review.")
@@ -131,7 +132,14 @@ def demo(
     engine = _migrated_engine(settings)
     identity = IdentityService(IdentityStore(engine), PasswordHasher())
     demo_data.install(DirectoryStore(engine), identity, datetime.now(UTC))
+    plan = demo_data.install_plan(ScheduleService(engine, lambda: datetime.now(UTC)))
     typer.echo("")
+    if plan is not None:
+        typer.echo(
+            f"Planned and published {len(plan.timetable.lessons)} lessons a week for "
+            f"{plan.term_start} to {plan.term_end} ({plan.timetable.scheduled} of "
+            f"{plan.timetable.demand} periods needed)"
+        )
     typer.echo(f"Sanke demo · 青溪县 · open {settings.base_url}/login")
     typer.echo(f"Every demo account's password is: {demo_data.DEMO_PASSWORD}")
     for account in demo_data.accounts():

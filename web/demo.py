@@ -9,7 +9,7 @@ like a real one. The data are deterministic so the demo looks the same each time
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import date, datetime, time
 
 from identity.authorize import scope_target
 from identity.errors import UserExists
@@ -31,7 +31,11 @@ from scheduler.model import (
     SchoolKind,
     Teacher,
 )
+from scheduler.plan import Parameters
+from scheduler.plan_store import StoredPlan
+from scheduler.solver import solve
 from scheduler.store import DirectoryStore
+from web.schedule import ScheduleService
 
 PROVINCE, CITY, COUNTY = "340000", "349900", "349921"
 DEMO_PASSWORD = "sanke2026"
@@ -227,3 +231,31 @@ def install(
             continue
         created.append(demo_account)
     return created
+
+
+def term_around(today: date) -> tuple[date, date]:
+    """The school term holding ``today``, or the next one in the holidays.
+
+    Autumn runs from 1 September to 20 January, spring from 20 February to 5 July:
+    close to every province's calendar, good enough for a demo.
+    """
+    year = today.year
+    if today <= date(year, 1, 20):
+        return date(year - 1, 9, 1), date(year, 1, 20)
+    if today <= date(year, 7, 5):
+        return date(year, 2, 20), date(year, 7, 5)
+    return date(year, 9, 1), date(year + 1, 1, 20)
+
+
+def install_plan(schedule: ScheduleService, seconds: float = 5.0) -> StoredPlan | None:
+    """Plan the demo county's week and publish it for the current term, once."""
+    if schedule.plans.published() is not None:
+        return None
+    directory = schedule.directory.load()
+    if not directory.needs:
+        return None
+    params = Parameters()
+    plan_id = schedule.plans.save(solve(directory, params, time_limit=seconds), params)
+    first, last = term_around(schedule.today())
+    schedule.publish(plan_id, first, last)
+    return schedule.plans.get(plan_id)

@@ -112,6 +112,11 @@ def main() -> None:
                 "unmet": plan.demand - plan.scheduled,
                 "objective": plan.objective,
                 "bound": plan.bound,
+                "gap": round((plan.objective - plan.bound) / max(abs(plan.objective), 1), 4),
+                "cover": {  # phase one: the fewest unmet periods, and what is proven of it
+                    "unmet": plan.stats.get("cover_unmet", -1),
+                    "unmet_lower_bound": plan.stats.get("cover_unmet_bound", -1),
+                },
                 "seconds": round(plan.seconds, 2),
                 "lessons": len(plan.lessons),
                 "greedy_scheduled": baseline.scheduled,
