@@ -10,7 +10,18 @@ from hypothesis import strategies as st
 
 from scheduler.greedy import greedy
 from scheduler.instance import Instance
-from scheduler.model import Busy, Directory, Previous, School, SchoolKind, Teacher
+from scheduler.model import (
+    Busy,
+    Classroom,
+    ClassroomRole,
+    Directory,
+    Need,
+    Previous,
+    ReceivingClass,
+    School,
+    SchoolKind,
+    Teacher,
+)
 from scheduler.plan import Lesson, Parameters, Timetable, UnmetReason, from_lessons
 from scheduler.progress import Progress
 from scheduler.rules import violations
@@ -251,3 +262,62 @@ def test_repair_hands_the_lessons_to_a_colleague() -> None:
     absent = plan.lessons[0].teacher_id
     repaired = repair(directory, plan, frozenset({absent}), time_limit=5, workers=2)
     assert repaired.scheduled == 2 and absent not in {le.teacher_id for le in repaired.lessons}
+
+
+def _only_first_slot(directory: Directory, *owners: str) -> Directory:
+    """Every owner busy all week but Monday period 1."""
+    return with_busy(directory, *(Busy(o, d, p) for o in owners for d in range(1, 6)
+                                  for p in range(1, 5) if (d, p) != (1, 1)))  # fmt: skip
+
+
+def _second_class(directory: Directory, grade: int, *, own_room: bool) -> Directory:
+    """A second class at teaching point tp0, in its own receiving room or in tp0's."""
+    room = replace(directory.classrooms[1], id="tp0-r2") if own_room else None
+    klass = ReceivingClass("tp0-c2", "tp0", "tp0-r2" if own_room else "tp0-r", grade, 8)
+    return replace(
+        directory,
+        classrooms=directory.classrooms + ((room,) if room else ()),
+        classes=(*directory.classes, klass),
+        needs=(*directory.needs, Need("tp0-c2", "英语", 1)),
+    )
+
+
+def test_a_teaching_points_downlink_limits_its_concurrent_lessons() -> None:
+    base = _second_class(tiny(points=1, periods=1), 3, own_room=True)
+    directory = _only_first_slot(base, "tp0-c", "tp0-c2")
+    assert run(directory).scheduled == 2  # one lesson to both rooms
+    rooms = tuple(
+        replace(r, downlink_kbps=2000) if r.school_id == "tp0" else r for r in base.classrooms
+    )
+    narrow = replace(base, classrooms=rooms)
+    assert run(_only_first_slot(narrow, "tp0-c", "tp0-c2")).scheduled == 1
+
+
+def test_a_receiving_room_holds_one_lesson_at_a_time() -> None:
+    base = tiny(points=1, periods=1, teachers=2)
+    second = Classroom("cs-out2", "cs", ClassroomRole.OUTPUT, 20_000, 100_000)
+    base = replace(base, classrooms=(*base.classrooms, second))  # rooms enough at the centre
+    shared = _second_class(base, 4, own_room=False)
+    assert run(_only_first_slot(shared, "tp0-c", "tp0-c2")).scheduled == 1
+    apart = _second_class(base, 4, own_room=True)
+    assert run(_only_first_slot(apart, "tp0-c", "tp0-c2")).scheduled == 2
+
+
+def test_an_output_room_holds_one_lesson_at_a_time() -> None:
+    directory = _second_class(tiny(points=1, periods=1, teachers=2), 4, own_room=True)
+    one_room = _only_first_slot(directory, "tp0-c", "tp0-c2")
+    plan = run(one_room)
+    assert plan.scheduled == 1  # two grades need two lessons, one room
+    second = Classroom("cs-out2", "cs", ClassroomRole.OUTPUT, 20_000, 100_000)
+    two_rooms = replace(one_room, classrooms=(*one_room.classrooms, second))
+    plan = run(two_rooms)
+    assert plan.scheduled == 2
+    assert sorted(le.output_classroom_id for le in plan.lessons) == ["cs-out1", "cs-out2"]
+
+
+def test_the_load_is_balanced_between_teachers() -> None:
+    directory = tiny(points=4, periods=1, teachers=2)
+    directory = replace(directory, classes=tuple(
+        replace(c, grade=3 + n) for n, c in enumerate(directory.classes)))  # fmt: skip
+    plan = run(directory)
+    assert plan.scheduled == 4 and sorted(plan.workload().values()) == [2, 2]
