@@ -5,17 +5,21 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
 from kernel.events import Event
 from rooms.events import LessonCancelled, LessonScheduled
 from scheduler.export import write_input
 from tests.web.conftest import ACCOUNTS, bearer
+from web import demo
 from web.demo import county
+from web.schedule import ScheduleService
 
 
 def files_of(folder: Path) -> list[tuple[str, tuple[str, bytes, str]]]:
@@ -182,3 +186,21 @@ def check_publish_and_repair(
     assert {e.reason for e in cancelled} == {"repair"}
     fixes = [e for e in seen if isinstance(e, LessonScheduled) and e.repair]
     assert len(fixes) == repaired["dated_added"] and all(e.teacher_id != absent for e in fixes)
+
+
+def test_the_home_page_lists_todays_lessons_of_the_readers_schools(
+    client: TestClient, engine: Engine
+) -> None:
+    tuesday = datetime(2027, 3, 2, 0, 30, tzinfo=UTC)  # 08:30 in Beijing
+    schedule = ScheduleService(engine, lambda: tuesday)
+    client.app.state.services.schedule = schedule  # type: ignore[attr-defined]
+    plan = demo.install_plan(schedule, seconds=2)
+    assert plan is not None
+    room = bearer(client, "yangshuwan.room1")
+    page = client.get("/", headers=room).text
+    mine = [le for le in plan.timetable.lessons if le.day == 2
+            and any(c.startswith("tp-yangshuwan") for c in le.class_ids)]  # fmt: skip
+    assert f"今天的专递课（{len(mine)}）" in page and mine
+    assert "杨树湾教学点" in page
+    everyone = client.get("/", headers=bearer(client, ACCOUNTS["admin"])).text
+    assert f"今天的专递课（{sum(le.day == 2 for le in plan.timetable.lessons)}）" in everyone

@@ -19,6 +19,7 @@ from web.i18n import Lang
 from web.pages import render
 from web.rights import signed_in
 from web.schemas import SchoolOut, UserOut
+from web.services import Services
 
 router = APIRouter()
 
@@ -48,7 +49,32 @@ def home(request: Request, services: ServicesDep, lang: LangDep, user: SignedIn)
     groups: dict[str, list[SchoolOut]] = {}
     for school in schools:
         groups.setdefault(names.get(school.region, school.region), []).append(SchoolOut.of(school))
-    return render(request, "home.html", lang, scope_label=scope_label, groups=groups)
+    return render(request, "home.html", lang, scope_label=scope_label, groups=groups,
+                  today=_todays_lessons(services, {s.id for s in schools}))  # fmt: skip
+
+
+def _todays_lessons(services: Services, schools: set[str]) -> list[dict[str, str]]:
+    """Today's published lessons that involve one of ``schools`` (teaching or receiving)."""
+    directory = services.schedule.directory.load()
+    teacher = {t.id: t for t in directory.teachers}
+    klass = {c.id: c for c in directory.classes}
+    name = {s.id: s.name for s in directory.schools}
+    rows = []
+    for o in services.schedule.plans.occurrences(services.schedule.today(),
+                                                 services.schedule.today()):  # fmt: skip
+        le = o.lesson
+        out = teacher[le.teacher_id].school_id if le.teacher_id in teacher else ""
+        points = [klass[c].school_id for c in le.class_ids if c in klass]
+        if out not in schools and not schools.intersection(points):
+            continue
+        rows.append({
+            "time": f"{o.start:%H:%M}–{o.end:%H:%M}",
+            "subject": f"{le.subject} {le.grade}年级",
+            "teacher": teacher[le.teacher_id].name if le.teacher_id in teacher else le.teacher_id,
+            "from": name.get(out, out),
+            "to": "、".join(dict.fromkeys(name.get(p, p) for p in points)),
+        })  # fmt: skip
+    return rows
 
 
 def _page(
