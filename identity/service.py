@@ -355,6 +355,20 @@ class IdentityService:
             return []
         return self._store.audit_entries(region, limit)
 
+    def record(
+        self,
+        actor: Actor,
+        action: str,
+        target: str,
+        region: str | None,
+        outcome: Outcome,
+        now: datetime,
+        detail: Mapping[str, Any],
+    ) -> None:
+        """Audit an administrative change made by another service (a directory import, a
+        plan published or repaired)."""
+        self._audit(actor, action, target, region, outcome, now, detail)
+
     def _audit(
         self,
         actor: Actor,

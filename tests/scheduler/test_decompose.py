@@ -25,7 +25,7 @@ def test_counties_solved_apart_merge_into_one_valid_plan(
 ) -> None:
     monkeypatch.setitem(synthetic_region.TIERS, "two", (4, 2, 2))
     directory = region("two", 5)
-    plan = solve_by_county(directory, time_limit=4, processes=2)
+    plan = solve_by_county(directory, time_limit=4, workers=2)
     assert plan.stats["counties"] == 2
     assert violations(Instance(directory), plan) == []
     assert plan.scheduled + sum(u.periods for u in plan.unmet) == plan.demand

@@ -84,6 +84,12 @@ def test_bad_files_are_all_reported_and_nothing_is_imported(
     ).json()
     assert {p["file"] for p in with_lang["problems"]} >= {"bells.csv"}
     assert client.get("/api/v1/schools", headers=admin).json() == before
+    huge = [("files", ("busy.csv", b"owner_id,day,period\n" + b"x" * (21 * 2**20), "text/csv"))]
+    too_big = client.post("/api/v1/schedule/import", files=huge, headers=admin).json()
+    assert too_big["problems"][0]["message"].startswith("文件过大")
+    log = client.get("/api/v1/audit", headers=admin).json()
+    failed = [e for e in log if e["action"] == "schedule.import"]
+    assert failed and {e["outcome"] for e in failed} == {"failure"}
 
 
 def test_import_solve_publish_repair_and_export(
@@ -104,6 +110,9 @@ def test_import_solve_publish_repair_and_export(
     assert client.portal is not None
     with client.portal.wrap_async_context_manager(live.bus.subscribe("lesson.*/*")) as sub:
         check_publish_and_repair(client, admin, plan, sub)
+
+    actions = {e["action"] for e in client.get("/api/v1/audit", headers=admin).json()}
+    assert {"schedule.import", "schedule.solve", "schedule.publish", "schedule.repair"} <= actions
 
     for name in ("timetable.csv", "unmet.csv", "workload.csv"):
         got = client.get(f"/api/v1/schedule/plans/{plan['id']}/files/{name}", headers=admin)

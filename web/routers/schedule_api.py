@@ -15,16 +15,20 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from identity.audit import Outcome
 from identity.authorize import Principal
 from identity.roles import Action
+from identity.service import Actor
 from kernel.errors import LiveStateUnavailable
 from kernel.events import Event
+from scheduler.errors import ImportFailed
+from scheduler.files import MAX_BYTES
 from scheduler.plan import REASON_ZH, Lesson, Parameters
 from scheduler.plan_store import Changes, StoredPlan
 from web.deps import ServicesDep
 from web.errors import NotFound
 from web.rights import allowed
-from web.schedule import ScheduleRequestInvalid, change_events
+from web.schedule import Imported, Repaired, ScheduleRequestInvalid, change_events
 from web.services import Services
 
 logger = logging.getLogger(__name__)
@@ -88,6 +92,37 @@ def plan_summary(stored: StoredPlan) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def audit(
+    services: Services,
+    request: Request,
+    principal: Principal,
+    action: str,
+    target: str,
+    detail: dict[str, Any],
+    outcome: Outcome = Outcome.SUCCESS,
+) -> None:
+    """Every change to the directory or the timetable goes into the audit log."""
+    address = request.client.host if request.client else None
+    actor = Actor(principal, principal.username, address)
+    services.identity.record(actor, action, target, principal.scope.region, outcome,
+                             services.now(), detail)  # fmt: skip
+
+
+async def import_upload(
+    services: Services, request: Request, principal: Principal, files: list[UploadFile]
+) -> Imported:
+    """Read at most one byte past the limit of each file, then import all or nothing."""
+    received = [(f.filename or "", await f.read(MAX_BYTES + 1)) for f in files if f.filename]
+    try:
+        imported = await run_in_threadpool(services.schedule.import_files, received)
+    except ImportFailed as exc:
+        audit(services, request, principal, "schedule.import", "directory",
+              {"problems": len(exc.problems)}, Outcome.FAILURE)  # fmt: skip
+        raise
+    audit(services, request, principal, "schedule.import", "directory", vars(imported))
+    return imported
+
+
 async def announce(services: Services, changes: Changes, *, repaired: bool = False) -> bool:
     """Publish the change events; the dated lessons are stored either way."""
     live = services.live
@@ -103,19 +138,45 @@ async def announce(services: Services, changes: Changes, *, repaired: bool = Fal
     return True
 
 
+async def publish(
+    services: Services, request: Request, principal: Principal, plan_id: int, first: date,
+    last: date,
+) -> Changes:  # fmt: skip
+    changes = await run_in_threadpool(services.schedule.publish, plan_id, first, last)
+    audit(services, request, principal, "schedule.publish", f"plan:{plan_id}",
+          {"term_start": first.isoformat(), "term_end": last.isoformat(),
+           "added": len(changes.added), "cancelled": len(changes.cancelled)})  # fmt: skip
+    return changes
+
+
+async def repair(
+    services: Services, request: Request, principal: Principal, plan_id: int,
+    absent: list[str], first: date, last: date, time_limit: float = 1.0,
+) -> Repaired:  # fmt: skip
+    done = await run_in_threadpool(
+        services.schedule.repair, plan_id, absent, first, last, time_limit
+    )
+    audit(services, request, principal, "schedule.repair", f"plan:{plan_id}",
+          {"absent": absent, "from": first.isoformat(), "to": last.isoformat(),
+           "repair_plan": done.plan_id, "dated_added": len(done.changes.added),
+           "dated_cancelled": len(done.changes.cancelled)})  # fmt: skip
+    return done
+
+
 @router.post("/import")
 async def import_directory(
-    services: ServicesDep, principal: Manager, files: list[UploadFile]
+    request: Request, services: ServicesDep, principal: Manager, files: list[UploadFile]
 ) -> dict[str, int]:
     """CSV files named after the tables, or one XLSX workbook. All or nothing."""
-    received = [(f.filename or "", await f.read()) for f in files]
-    imported = await run_in_threadpool(services.schedule.import_files, received)
-    return vars(imported)
+    return vars(await import_upload(services, request, principal, files))
 
 
 @router.post("/solve", status_code=202)
-def start_solve(body: SolveRequest, services: ServicesDep, principal: Manager) -> dict[str, Any]:
+def start_solve(
+    request: Request, body: SolveRequest, services: ServicesDep, principal: Manager
+) -> dict[str, Any]:
     run_id = services.schedule.start_solve(principal.username, body.params(), body.time_limit)
+    audit(services, request, principal, "schedule.solve", f"run:{run_id}", body.model_dump())
     return {"run_id": run_id, "events": f"/api/v1/schedule/runs/{run_id}/events"}
 
 
@@ -182,11 +243,13 @@ def get_plan(plan_id: int, services: ServicesDep, principal: Reader) -> dict[str
 
 @router.post("/plans/{plan_id}/publish")
 async def publish_plan(
-    plan_id: int, body: PublishRequest, services: ServicesDep, principal: Manager
+    plan_id: int,
+    request: Request,
+    body: PublishRequest,
+    services: ServicesDep,
+    principal: Manager,
 ) -> dict[str, Any]:
-    changes = await run_in_threadpool(
-        services.schedule.publish, plan_id, body.term_start, body.term_end
-    )
+    changes = await publish(services, request, principal, plan_id, body.term_start, body.term_end)
     announced = await announce(services, changes)
     return {"added": len(changes.added), "cancelled": len(changes.cancelled),
             "announced": announced}  # fmt: skip
@@ -194,11 +257,14 @@ async def publish_plan(
 
 @router.post("/plans/{plan_id}/repair")
 async def repair_plan(
-    plan_id: int, body: RepairRequest, services: ServicesDep, principal: Manager
+    plan_id: int,
+    request: Request,
+    body: RepairRequest,
+    services: ServicesDep,
+    principal: Manager,
 ) -> dict[str, Any]:
-    done = await run_in_threadpool(
-        services.schedule.repair, plan_id, body.absent, body.start, body.end, body.time_limit
-    )
+    done = await repair(services, request, principal, plan_id, body.absent, body.start,
+                        body.end, body.time_limit)  # fmt: skip
     announced = await announce(services, done.changes, repaired=True)
     return {
         "plan_id": done.plan_id,

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
-from starlette.concurrency import run_in_threadpool
 
 from identity.authorize import Principal
 from identity.roles import Action
@@ -19,7 +18,7 @@ from web.errors import NotFound, problem_for
 from web.i18n import Lang, translate
 from web.pages import render
 from web.rights import allowed
-from web.routers.schedule_api import announce
+from web.routers.schedule_api import announce, audit, import_upload, publish, repair
 from web.schedule import ScheduleRequestInvalid, lesson_shape, repair_note
 from web.schedule_grid import DAYS, Names, grid
 from web.services import Services
@@ -65,11 +64,14 @@ def overview(request: Request, services: ServicesDep, lang: LangDep, _: Reader) 
 
 @router.post("/import", response_class=HTMLResponse)
 async def import_page(
-    request: Request, services: ServicesDep, lang: LangDep, _: Manager, files: list[UploadFile]
+    request: Request,
+    services: ServicesDep,
+    lang: LangDep,
+    principal: Manager,
+    files: list[UploadFile],
 ) -> HTMLResponse:
-    received = [(f.filename or "", await f.read()) for f in files if f.filename]
     try:
-        imported = await run_in_threadpool(services.schedule.import_files, received)
+        imported = await import_upload(services, request, principal, files)
     except ImportFailed as exc:
         message = problem_for(exc, lang).message
         return _overview(request, services, lang, 422, error=message, problems=exc.problems)
@@ -78,6 +80,7 @@ async def import_page(
 
 @router.post("/solve")
 def solve_page(
+    request: Request,
     services: ServicesDep,
     principal: Manager,
     time_limit: Annotated[float, Form(gt=0, le=600)],
@@ -85,6 +88,8 @@ def solve_page(
 ) -> RedirectResponse:
     params = Parameters(max_receivers=max_receivers)
     run_id = services.schedule.start_solve(principal.username, params, time_limit)
+    audit(services, request, principal, "schedule.solve", f"run:{run_id}",
+          {"time_limit": time_limit, "max_receivers": max_receivers})  # fmt: skip
     return RedirectResponse(f"/schedule/runs/{run_id}", status_code=303)
 
 
@@ -162,12 +167,12 @@ async def publish_page(
     request: Request,
     services: ServicesDep,
     lang: LangDep,
-    _: Manager,
+    principal: Manager,
     term_start: Annotated[date, Form()],
     term_end: Annotated[date, Form()],
 ) -> HTMLResponse | RedirectResponse:
     try:
-        changes = await run_in_threadpool(services.schedule.publish, plan_id, term_start, term_end)
+        changes = await publish(services, request, principal, plan_id, term_start, term_end)
     except ScheduleRequestInvalid as exc:
         problem = problem_for(exc, lang)
         return _plan_page(request, services, lang, plan_id, status_code=problem.status,
@@ -183,13 +188,13 @@ async def repair_page(
     request: Request,
     services: ServicesDep,
     lang: LangDep,
-    _: Manager,
+    principal: Manager,
     teacher: Annotated[str, Form(max_length=64)],
     start: Annotated[date, Form(alias="from")],
     end: Annotated[date, Form(alias="to")],
 ) -> HTMLResponse | RedirectResponse:
     try:
-        done = await run_in_threadpool(services.schedule.repair, plan_id, [teacher], start, end)
+        done = await repair(services, request, principal, plan_id, [teacher], start, end)
     except ScheduleRequestInvalid as exc:
         problem = problem_for(exc, lang)
         return _plan_page(request, services, lang, plan_id, status_code=problem.status,
