@@ -208,7 +208,7 @@ class IdentityService:
         if user is not None:
             actor = Actor(user.principal(), user.username, address)
             target = f"user:{user.username}"
-            self._audit(actor, "logout", target, user.home_region, Outcome.SUCCESS, now, {})
+            self.record(actor, "logout", target, user.home_region, Outcome.SUCCESS, now, {})
 
     # accounts ----------------------------------------------------------------
     def create_user(
@@ -227,11 +227,11 @@ class IdentityService:
             user = self._store.add_user(spec, self._hasher.hash(spec.password), home_region, now)
         except Exception as exc:
             outcome = Outcome.DENIED if isinstance(exc, NotAllowed) else Outcome.FAILURE
-            self._audit(
+            self.record(
                 actor, "user.create", f"user:{spec.username}", home_region, outcome, now, detail
             )
             raise
-        self._audit(
+        self.record(
             actor, "user.create", f"user:{user.username}", home_region, Outcome.SUCCESS, now, detail
         )
         return user
@@ -256,7 +256,7 @@ class IdentityService:
         if not active:
             self._store.revoke_user_sessions(user.id, now)
         target = f"user:{user.username}"
-        self._audit(actor, action, target, user.home_region, Outcome.SUCCESS, now, {})
+        self.record(actor, action, target, user.home_region, Outcome.SUCCESS, now, {})
         return self.user(user_id)
 
     def reset_password(self, actor: Actor, user_id: int, new_password: str, now: datetime) -> None:
@@ -271,7 +271,7 @@ class IdentityService:
         decision = may_grant(actor.principal, user.role, scope_target(user.scope, user.home_region))
         if not decision.allowed:
             target = f"user:{user.username}"
-            self._audit(actor, action, target, user.home_region, Outcome.DENIED, now, {})
+            self.record(actor, action, target, user.home_region, Outcome.DENIED, now, {})
             decision.enforce()
 
     def change_password(
@@ -290,7 +290,7 @@ class IdentityService:
         )
         self._store.revoke_user_sessions(user.id, now)
         target = f"user:{user.username}"
-        self._audit(actor, action, target, user.home_region, Outcome.SUCCESS, now, {})
+        self.record(actor, action, target, user.home_region, Outcome.SUCCESS, now, {})
 
     # second factor -------------------------------------------------------------
     def begin_totp(
@@ -306,7 +306,7 @@ class IdentityService:
         secret = totp.new_secret()
         self._store.update_user(user.id, totp_pending_secret=secret)
         target = f"user:{user.username}"
-        self._audit(actor, "totp.begin", target, user.home_region, Outcome.SUCCESS, now, {})
+        self.record(actor, "totp.begin", target, user.home_region, Outcome.SUCCESS, now, {})
         return secret, totp.provisioning_uri(secret, user.username)
 
     def confirm_totp(self, actor: Actor, user: User, code: str, now: datetime) -> None:
@@ -315,7 +315,7 @@ class IdentityService:
         step = totp.verify(secret, code, now.timestamp()) if secret else None
         target = f"user:{user.username}"
         if step is None:
-            self._audit(actor, "totp.enable", target, user.home_region, Outcome.FAILURE, now, {})
+            self.record(actor, "totp.enable", target, user.home_region, Outcome.FAILURE, now, {})
             raise InvalidTotpCode("the code does not match; check the phone's clock")
         self._store.update_user(
             user.id,
@@ -324,7 +324,7 @@ class IdentityService:
             totp_enabled=True,
             totp_last_counter=step,
         )
-        self._audit(actor, "totp.enable", target, user.home_region, Outcome.SUCCESS, now, {})
+        self.record(actor, "totp.enable", target, user.home_region, Outcome.SUCCESS, now, {})
 
     def _check_current_password(
         self, actor: Actor, user: User, password: str, action: str, now: datetime
@@ -336,7 +336,7 @@ class IdentityService:
         wait = retry_after(window, ACCOUNT_POLICY, now)
         if wait:
             self._store.forgive_attempt(key)
-            self._audit(actor, action, target, user.home_region, Outcome.DENIED, now, {})
+            self.record(actor, action, target, user.home_region, Outcome.DENIED, now, {})
             raise LoginThrottled(wait)
         found = self._store.credentials(user.username)
         if found is None or not self._hasher.verify(found.password_hash, password):
@@ -344,7 +344,7 @@ class IdentityService:
             if until is not None:
                 self._store.lock(key, until)
             detail = {"reason": "current password"}
-            self._audit(actor, action, target, user.home_region, Outcome.FAILURE, now, detail)
+            self.record(actor, action, target, user.home_region, Outcome.FAILURE, now, detail)
             raise CurrentPasswordWrong("the current password is wrong")
         self._store.forgive_attempt(key)
 
@@ -365,20 +365,8 @@ class IdentityService:
         now: datetime,
         detail: Mapping[str, Any],
     ) -> None:
-        """Audit an administrative change made by another service (a directory import, a
-        plan published or repaired)."""
-        self._audit(actor, action, target, region, outcome, now, detail)
-
-    def _audit(
-        self,
-        actor: Actor,
-        action: str,
-        target: str,
-        region: str | None,
-        outcome: Outcome,
-        now: datetime,
-        detail: Mapping[str, Any],
-    ) -> None:
+        """Audit an administrative change, this service's or another's (a directory
+        import, a plan published or repaired)."""
         principal = actor.principal
         self._store.append_audit(
             AuditEntry(
