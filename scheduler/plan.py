@@ -106,3 +106,20 @@ def from_lessons(needs: Iterable[Need], lessons: Iterable[Lesson], status: str) 
     return Timetable(
         status, kept, unmet, 0.0, 0.0, 0.0, demand, demand - sum(u.periods for u in unmet)
     )
+
+
+def lesson_changes(
+    before: Iterable[Lesson], after: Iterable[Lesson]
+) -> tuple[list[Lesson], list[Lesson]]:
+    """The lessons that went and those that came, comparing what a lesson is (slot,
+    teacher, subject, grade, classes), not its id or room; sorted by that."""
+
+    def shape(le: Lesson) -> tuple[int, int, str, str, int, tuple[str, ...]]:
+        return (le.day, le.period, le.teacher_id, le.subject, le.grade, le.class_ids)
+
+    old = {shape(le): le for le in before}
+    new = {shape(le): le for le in after}
+    return (
+        [le for key, le in sorted(old.items()) if key not in new],
+        [le for key, le in sorted(new.items()) if key not in old],
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -184,7 +184,7 @@ class PlanStore:
             added = [o for o in new.values() if o.id not in known]
             self._cancel(conn, gone, "superseded")
             self._insert(conn, added)
-        return Changes(added, [_cancelled(o, "superseded") for o in gone])
+        return Changes(added, [replace(o, state=CANCELLED, reason="superseded") for o in gone])
 
     def apply_repair(
         self,
@@ -208,7 +208,7 @@ class PlanStore:
             added = [o for o in laid_out if first <= o.day <= last and o.id not in known]
             self._cancel(conn, gone, "repair")
             self._insert(conn, added)
-        return Changes(added, [_cancelled(o, "repair") for o in gone])
+        return Changes(added, [replace(o, state=CANCELLED, reason="repair") for o in gone])
 
     def occurrences(
         self, first: date, last: date, *, include_cancelled: bool = False
@@ -247,7 +247,3 @@ class PlanStore:
             )
         if added:
             conn.execute(insert(dated_lessons), [_occurrence_row(o) for o in added])
-
-
-def _cancelled(o: Occurrence, reason: str) -> Occurrence:
-    return Occurrence(o.id, o.plan_id, o.lesson, o.day, o.start, o.end, CANCELLED, reason)

@@ -29,7 +29,7 @@ from scheduler.errors import ImportFailed
 from scheduler.export import write_calendars, write_plan
 from scheduler.files import read_input, read_timetable
 from scheduler.importer import build_calendar, build_directory
-from scheduler.plan import Lesson, Parameters, from_lessons
+from scheduler.plan import Parameters, from_lessons, lesson_changes
 from scheduler.solver import repair, solve
 from scheduler.store import DirectoryStore
 from web import demo as demo_data
@@ -275,22 +275,18 @@ def schedule_repair(
     repaired = repair(directory, current, frozenset(absent), time_limit=time_limit)
     write_plan(directory, repaired, out)
 
-    def shape(le: Lesson) -> tuple[int, int, str, str, int, tuple[str, ...]]:
-        return (le.day, le.period, le.teacher_id, le.subject, le.grade, le.class_ids)
-
-    before = {shape(le) for le in current.lessons}
-    after = {shape(le) for le in repaired.lessons}
-    for sign, changed in (("-", before - after), ("+", after - before)):
-        for day, period, teacher, subject, grade, classes in sorted(changed):
-            line = f"{sign} day {day} period {period} {teacher} {subject} grade {grade}"
-            typer.echo(f"{line} {';'.join(classes)}")
+    removed, added = lesson_changes(current.lessons, repaired.lessons)
+    for sign, changed in (("-", removed), ("+", added)):
+        for le in changed:
+            line = f"{sign} day {le.day} period {le.period} {le.teacher_id} {le.subject}"
+            typer.echo(f"{line} grade {le.grade} {';'.join(le.class_ids)}")
     summary = {
         "status": repaired.status,
         "demand": repaired.demand,
         "scheduled_before": current.scheduled,
         "scheduled": repaired.scheduled,
-        "removed": len(before - after),
-        "added": len(after - before),
+        "removed": len(removed),
+        "added": len(added),
         "seconds": round(repaired.seconds, 3),
     }
     typer.echo(json.dumps(summary))

@@ -16,11 +16,12 @@ import zipfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
 
+from kernel.events import Event
 from rooms.events import LessonCancelled, LessonScheduled
 from scheduler.errors import ImportFailed, Problem
 from scheduler.export import write_calendars, write_plan
@@ -28,16 +29,16 @@ from scheduler.files import MAX_BYTES, NAMES, read_input
 from scheduler.importer import build_calendar, build_directory
 from scheduler.model import Directory
 from scheduler.occurrence import Occurrence, lay_out
-from scheduler.plan import Lesson, Parameters
+from scheduler.plan import Lesson, Parameters, lesson_changes
 from scheduler.plan_store import Changes, PlanStore, StoredPlan
 from scheduler.progress import Progress
 from scheduler.solver import repair, solve
 from scheduler.store import DirectoryStore
+from web.pages import BEIJING
 from web.solve_runs import DONE, FAILED, RUNNING, SolveRuns
 
 logger = logging.getLogger(__name__)
 
-BEIJING = timezone(timedelta(hours=8), "CST")
 PROGRESS_EVERY = 0.5  # seconds between progress writes
 HEARTBEAT_SECONDS = 2.0  # the run's clock-driven progress (and sign of life)
 EXPORTS = ("timetable.csv", "unmet.csv", "workload.csv", "timetable.xlsx", "calendars.zip")
@@ -77,10 +78,6 @@ def repair_note(note: str) -> dict[str, str] | None:
     return fields if {"absent", "from", "to"} <= set(fields) else None
 
 
-def lesson_shape(le: Lesson) -> tuple[int, int, str, str, int, tuple[str, ...]]:
-    return (le.day, le.period, le.teacher_id, le.subject, le.grade, le.class_ids)
-
-
 def scheduled_event(o: Occurrence, at: datetime, *, repaired: bool = False) -> LessonScheduled:
     le = o.lesson
     starts = datetime.combine(o.day, o.start, BEIJING).astimezone(UTC)
@@ -92,10 +89,10 @@ def scheduled_event(o: Occurrence, at: datetime, *, repaired: bool = False) -> L
     )  # fmt: skip
 
 
-def change_events(changes: Changes, at: datetime, *, repaired: bool = False) -> list[object]:
+def change_events(changes: Changes, at: datetime, *, repaired: bool = False) -> list[Event]:
     """``lesson.cancelled`` for what went, then ``lesson.scheduled`` for what came."""
-    gone: list[object] = [LessonCancelled(at=at, lesson=o.id, reason=o.reason)
-                          for o in changes.cancelled]  # fmt: skip
+    gone: list[Event] = [LessonCancelled(at=at, lesson=o.id, reason=o.reason)
+                         for o in changes.cancelled]  # fmt: skip
     return gone + [scheduled_event(o, at, repaired=repaired) for o in changes.added]
 
 
@@ -230,10 +227,7 @@ class ScheduleService:
         fixed = repair(directory, current, frozenset(absent), stored.params, time_limit=time_limit)
         note = f"absent={','.join(sorted(absent))};from={first.isoformat()};to={last.isoformat()}"
         new_id = self.plans.save(fixed, stored.params, kind="repair", parent_id=plan_id, note=note)
-        before = {lesson_shape(le): le for le in current.lessons}
-        after = {lesson_shape(le): le for le in fixed.lessons}
-        removed = [le for shape, le in before.items() if shape not in after]
-        added = [le for shape, le in after.items() if shape not in before]
+        removed, added = lesson_changes(current.lessons, fixed.lessons)
         changes = Changes([], [])
         if stored.published:
             start = max(first, self.today())

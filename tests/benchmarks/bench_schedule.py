@@ -27,7 +27,7 @@ from scheduler.fet import run_fet  # noqa: E402
 from scheduler.greedy import greedy  # noqa: E402
 from scheduler.instance import Instance  # noqa: E402
 from scheduler.model import Directory  # noqa: E402
-from scheduler.plan import Lesson, Timetable  # noqa: E402
+from scheduler.plan import Timetable, lesson_changes  # noqa: E402
 from scheduler.rules import violations  # noqa: E402
 from scheduler.solver import repair, solve  # noqa: E402
 from tests.benchmarks.synthetic_region import TIERS, region  # noqa: E402
@@ -83,18 +83,15 @@ def main() -> None:
         fixed = repair(directory, plan, frozenset({absent}), time_limit=args.repair_limit)
         seconds = time.perf_counter() - began
 
-        def shape(le: Lesson) -> tuple[object, ...]:
-            return (le.day, le.period, le.teacher_id, le.subject, le.grade, le.class_ids)
-
-        before, after = {shape(le) for le in plan.lessons}, {shape(le) for le in fixed.lessons}
+        removed, added = lesson_changes(plan.lessons, fixed.lessons)
         repair_figures = {
             "absent_teacher_lessons": load[absent],
             "seconds": round(seconds, 2),
             "status": fixed.status,
             "scheduled_before": plan.scheduled,
             "scheduled": fixed.scheduled,
-            "lessons_removed": len(before - after),
-            "lessons_added": len(after - before),
+            "lessons_removed": len(removed),
+            "lessons_added": len(added),
             "objective": fixed.objective,
             "bound": fixed.bound,
             "hard_rule_violations": len(violations(Instance(directory), fixed)),

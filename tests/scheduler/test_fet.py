@@ -1,9 +1,8 @@
 """The FET input built from a timetable (no binary needed), reading FET's output, and one
-real ``fet-cl`` run (skipped without it, except in CI)."""
+real ``fet-cl`` run (skipped without it, failed instead with SANKE_REQUIRE_SERVICES=1)."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import xml.etree.ElementTree as ET
 from dataclasses import replace
@@ -26,6 +25,7 @@ from scheduler.model import (
 from scheduler.plan import Lesson, Timetable
 from scheduler.rules import violations
 from scheduler.solver import solve
+from tests.conftest import services_required
 from tests.scheduler.builders import TOWN_A, bells, tiny, with_busy
 
 EARLY = [(7, 0), (8, 0), (9, 0), (10, 0)]  # local period n + 1 overlaps output period n
@@ -179,8 +179,8 @@ def test_a_missing_binary_is_an_error_not_a_crash() -> None:
 
 def need_fet() -> None:
     if shutil.which("fet-cl") is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("fet-cl is missing in CI (Debian package fet)")
+        if services_required():
+            pytest.fail("fet-cl is missing and SANKE_REQUIRE_SERVICES=1 (Debian package fet)")
         pytest.skip("fet-cl is not installed (Debian package fet)")
 
 

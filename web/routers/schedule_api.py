@@ -20,7 +20,6 @@ from identity.authorize import Principal
 from identity.roles import Action
 from identity.service import Actor
 from kernel.errors import LiveStateUnavailable
-from kernel.events import Event
 from scheduler.errors import ImportFailed
 from scheduler.files import MAX_BYTES
 from scheduler.plan import REASON_ZH, Lesson, Parameters
@@ -130,7 +129,6 @@ async def announce(services: Services, changes: Changes, *, repaired: bool = Fal
         return False
     try:
         for event in change_events(changes, services.now(), repaired=repaired):
-            assert isinstance(event, Event)
             await live.bus.publish(event)
     except LiveStateUnavailable:
         logger.warning("Timetable change stored but not announced: live state is down")

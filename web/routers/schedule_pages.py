@@ -12,14 +12,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from identity.authorize import Principal
 from identity.roles import Action
 from scheduler.errors import ImportFailed
-from scheduler.plan import REASON_ZH, Lesson, Parameters
+from scheduler.model import Teacher
+from scheduler.plan import REASON_ZH, Parameters, lesson_changes
 from web.deps import LangDep, ServicesDep
 from web.errors import NotFound, problem_for
 from web.i18n import Lang, translate
 from web.pages import render
 from web.rights import allowed
 from web.routers.schedule_api import announce, audit, import_upload, publish, repair
-from web.schedule import ScheduleRequestInvalid, lesson_shape, repair_note
+from web.schedule import ScheduleRequestInvalid, repair_note
 from web.schedule_grid import DAYS, Names, grid
 from web.services import Services
 
@@ -29,11 +30,11 @@ Reader = Annotated[Principal, allowed(Action.SCHEDULE_READ)]
 Manager = Annotated[Principal, allowed(Action.SCHEDULE_MANAGE)]
 
 
-def _note(services: Services, note: str, lang: Lang) -> str:
+def _note(teachers: dict[str, Teacher], note: str, lang: Lang) -> str:
     fields = repair_note(note)
     if fields is None:
         return note
-    names = {t.id: t.name for t in services.schedule.directory.load().teachers}
+    names = {t.id: t.name for t in teachers.values()}
     who = "、".join(names.get(t, t) for t in fields["absent"].split(","))
     return translate(lang, "schedule.note", teachers=who, start=fields["from"], end=fields["to"])
 
@@ -49,7 +50,8 @@ def _overview(
         "periods": sum(n.periods_per_week for n in directory.needs),
     }
     plans = services.schedule.plans.summaries()
-    notes = {p.id: _note(services, p.note, lang) for p in plans if p.note}
+    teachers = {t.id: t for t in directory.teachers}
+    notes = {p.id: _note(teachers, p.note, lang) for p in plans if p.note}
     return render(
         request, "schedule.html", lang, status_code=status_code, counts=counts,
         plans=plans, notes=notes,
@@ -121,14 +123,9 @@ def _plan_page(
                              if le.teacher_id in names.teachers})  # fmt: skip
     if not view and output_schools:
         view, of = "school", output_schools[0]
-    removed: list[Lesson] = []
-    added: list[Lesson] = []
     parent = services.schedule.plans.get(stored.parent_id) if stored.parent_id else None
-    if parent is not None:  # a repair: what it changed
-        before = {lesson_shape(le): le for le in parent.timetable.lessons}
-        after = {lesson_shape(le): le for le in lessons}
-        removed = [le for shape, le in sorted(before.items()) if shape not in after]
-        added = [le for shape, le in sorted(after.items()) if shape not in before]
+    # a repair: what it changed
+    removed, added = lesson_changes(parent.timetable.lessons, lessons) if parent else ([], [])
     return render(
         request, "schedule_plan.html", lang, status_code=status_code, plan=stored,
         names=names, reasons=REASON_ZH, view=view, of=of,
@@ -137,7 +134,7 @@ def _plan_page(
         classes=sorted(c.id for c in directory.classes),
         all_teachers=sorted(directory.teachers, key=lambda t: t.id),
         today=services.schedule.today(), parent=parent, removed=removed, added=added,
-        note=_note(services, stored.note, lang),
+        note=_note(names.teachers, stored.note, lang),
         **extra,
     )  # fmt: skip
 
