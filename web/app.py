@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware.base import RequestResponseEndpoint
 
 from identity.passwords import PasswordHasher
+from media.http import MediaHttp
 from web import errors
 from web.database import make_engine
 from web.deps import SESSION_COOKIE, bearer_token, get_lang
@@ -73,6 +74,7 @@ def create_app(
             for task in tasks:
                 with suppress(asyncio.CancelledError):
                     await task
+            await services.sfu.stop()
             await live.aclose()
             services.live = None
 
@@ -89,6 +91,8 @@ def create_app(
                    schedule_pages):  # fmt: skip
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    # Media signalling, WHIP and WHEP: every request carries a media grant (rights.py).
+    app.mount("/media", MediaHttp(services.sfu, services.media_secret).app(), name="media")
     errors.install(app)
     app.middleware("http")(_same_origin_guard)
     check_rules(app)

@@ -28,6 +28,8 @@ _RULE = "__sanke_rule__"
 #: Routes FastAPI adds itself (API docs, development only) and the static files.
 FRAMEWORK_ROUTES = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
 STATIC_MOUNTS = frozenset({"/static"})
+#: Mounted apps that check their own credential on every request: media grants.
+GRANT_MOUNTS = frozenset({"/media"})
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,7 @@ def check_rules(app: FastAPI) -> None:
     for path, route, _ in _routes(app):
         if isinstance(route, APIRoute):
             continue
-        if isinstance(route, Mount) and path in STATIC_MOUNTS:
+        if isinstance(route, Mount) and path in STATIC_MOUNTS | GRANT_MOUNTS:
             continue
         if path not in FRAMEWORK_ROUTES:
             problems.append(f"{path}: not an API route, so it cannot carry a rule")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import logging
 from contextlib import suppress
 from dataclasses import dataclass
@@ -17,7 +19,7 @@ from identity.passwords import PasswordHasher
 from identity.service import IdentityService
 from identity.store import IdentityStore
 from kernel.errors import LiveStateUnavailable
-from kernel.events import EventBus
+from kernel.events import Event, EventBus
 from kernel.health import LiveStateHealth
 from kernel.locks import Locks
 from kernel.memory_bus import MemoryEventBus
@@ -28,6 +30,8 @@ from kernel.redis_bus import RedisEventBus
 from kernel.redis_guard import guarded
 from kernel.redis_locks import RedisLocks
 from kernel.redis_presence import RedisPresence
+from media.aiortc_tap import use_loopback_candidates
+from media.sfu import Sfu
 from scheduler.store import DirectoryStore
 from web.schedule import ScheduleService
 from web.settings import Environment, SankeSettings
@@ -99,6 +103,8 @@ class Services:
     identity: IdentityService
     directory: DirectoryStore
     schedule: ScheduleService
+    sfu: Sfu
+    media_secret: str  # signs media grants; derived from the secret key
     live: LiveState | None = None  # opened in the app's lifespan, inside its event loop
 
     @property
@@ -110,14 +116,45 @@ class Services:
         return datetime.now(UTC)
 
 
+def media_secret(secret: str) -> str:
+    """The key of media grants: its own, so that a grant can never pass for a session."""
+    return hmac.new(secret.encode(), b"sanke-media-grants", hashlib.sha256).hexdigest()
+
+
 def build_services(
     settings: SankeSettings, secret: str, engine: Engine, hasher: PasswordHasher | None = None
 ) -> Services:
-    return Services(
+    if settings.media_loopback:
+        use_loopback_candidates()
+    holder: list[Services] = []
+    sfu = Sfu(lambda event: _publish_live(holder, event), tuple(settings.media_ice_servers))
+    services = Services(
         settings=settings,
         secret=secret,
         engine=engine,
         identity=IdentityService(IdentityStore(engine), hasher or PasswordHasher()),
         directory=DirectoryStore(engine),
         schedule=ScheduleService(engine, lambda: datetime.now(UTC)),
+        sfu=sfu,
+        media_secret=media_secret(secret),
     )
+    holder.append(services)
+    return services
+
+
+def _publish_live(holder: list[Services], event: Event) -> None:
+    """Media events go on the live-state bus, for pages and other app instances."""
+    live = holder[0].live if holder else None
+    if live is None:
+        return
+    task = asyncio.get_running_loop().create_task(_publish(live.bus, event))
+    _PENDING.add(task)
+    task.add_done_callback(_PENDING.discard)
+
+
+async def _publish(bus: EventBus, event: Event) -> None:
+    with suppress(LiveStateUnavailable):  # quality events are best effort
+        await bus.publish(event)
+
+
+_PENDING: set[asyncio.Task[None]] = set()

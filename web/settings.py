@@ -59,6 +59,13 @@ class SankeSettings(BaseSettings):
     public_url: str | None = Field(
         None, description="the URL people open, e.g. https://sanke.example.edu.cn"
     )
+    media_ice_servers: list[str] = Field(
+        default_factory=list,
+        description="STUN/TURN URLs the embedded SFU uses, e.g. turn:turn.example.edu.cn:3478",
+    )
+    media_loopback: bool = Field(
+        False, description="gather media candidates on 127.0.0.1 only (tests on one machine)"
+    )
     livekit_url: str | None = Field(None, description="wss://HOST of the LiveKit server")
     livekit_api_key: str | None = Field(None, description="the LiveKit API key")
     livekit_api_secret: SecretStr | None = Field(None, description="the LiveKit API secret")

@@ -1,0 +1,393 @@
+"""The only module that reaches into aiortc and aioice internals (aiortc 1.16.0, pinned).
+
+aiortc answers offers, gathers ICE candidates and runs DTLS; everything after that is
+ours. A :class:`Connection` wraps an ``RTCPeerConnection`` and
+
+* disarms aiortc's own RTP senders and receivers (no jitter buffer, no decoder thread,
+  no sender reports with made-up numbers: DESIGN.md §5);
+* hands every decrypted RTP and RTCP datagram to ``on_rtp`` / ``on_rtcp`` as bytes,
+  straight from the UDP socket once DTLS is up (no coroutine per packet);
+* sends RTP/RTCP synchronously: SRTP-protect and ``sendto`` on the nominated pair.
+
+It also guards aioice's STUN parsing (a short attribute raised ``struct.error``) and
+can pin host candidates to loopback for tests and benchmarks. Tested on every aiortc
+upgrade by tests/media/test_aiortc_tap.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import struct
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aioice.ice
+from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc import sdp as aiortc_sdp
+from pylibsrtp._binding import ffi, lib
+
+from media.errors import NegotiationFailed
+from media.rtp.header import OutboundTemplate
+
+logger = logging.getLogger(__name__)
+
+AIORTC_VERSION = "1.16.0"
+ABS_SEND_TIME_URI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
+
+MAX_PACKET = 1400  # leaves room for the SRTP trailer in libsrtp's 1,500-byte buffer
+_pack_header = struct.Struct("!HII").pack_into
+
+OnRtp = Callable[[bytes, float], None]  # (plain RTP packet, arrival time in ms)
+OnRtcp = Callable[[bytes], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Codec:
+    payload_type: int
+    name: str  # lower case: vp8, h264, opus, rtx
+    clock_rate: int
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def rtx_for(self) -> int | None:
+        apt = self.parameters.get("apt")
+        return int(apt) if self.name == "rtx" and apt is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class MediaSection:
+    """One negotiated m-section, as the SFU needs it."""
+
+    mid: str
+    kind: str  # audio | video
+    direction: str  # the SFU's side: sendonly | recvonly | sendrecv | inactive
+    codecs: tuple[Codec, ...]
+    extensions: dict[str, int]  # uri -> id
+    remote_ssrc: int | None  # what the peer sends on it
+    remote_rtx_ssrc: int | None
+    local_ssrc: int  # what we send on it (and our RTCP sender SSRC)
+    local_rtx_ssrc: int
+
+    def codec(self, name: str) -> Codec | None:
+        for codec in self.codecs:
+            if codec.name == name:
+                return codec
+        return None
+
+    def rtx_payload_type(self, payload_type: int) -> int | None:
+        for codec in self.codecs:
+            if codec.rtx_for == payload_type:
+                return codec.payload_type
+        return None
+
+
+def peer_connection() -> RTCPeerConnection:
+    """A plain aiortc peer connection with no ICE servers (tests, ingest, benchmarks)."""
+    return RTCPeerConnection(RTCConfiguration(iceServers=[]))
+
+
+def use_loopback_candidates() -> None:
+    """Gather host candidates on 127.0.0.1 only (tests, benchmarks; aioice skips it)."""
+    aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
+
+
+_original_datagram_received = aioice.ice.StunProtocol.datagram_received
+
+
+def _guarded_datagram_received(self: Any, data: bytes, addr: tuple[Any, ...]) -> None:
+    try:
+        _original_datagram_received(self, data, addr)
+    except (struct.error, IndexError, KeyError, UnicodeDecodeError) as exc:
+        # aioice only catches ValueError while parsing STUN; a garbage datagram must
+        # not take the whole peer connection down.
+        logger.debug("dropped malformed datagram from %s: %r", addr, exc)
+
+
+def guard_stun() -> None:
+    setattr(aioice.ice.StunProtocol, "datagram_received", _guarded_datagram_received)  # noqa: B010
+
+
+guard_stun()
+
+
+class Connection:
+    """One peer connection whose media the SFU (or a test client) handles itself."""
+
+    def __init__(self, on_rtp: OnRtp, on_rtcp: OnRtcp, ice_servers: tuple[str, ...] = ()) -> None:
+        # No ICE servers unless configured: aiortc would otherwise ask Google's STUN server.
+        self.pc = RTCPeerConnection(
+            RTCConfiguration(iceServers=[RTCIceServer(url) for url in ice_servers])
+        )
+        self._on_rtp = on_rtp
+        self._on_rtcp = on_rtcp
+        self._dtls: Any = None
+        self._ice: Any = None
+        self._fast = False
+        self._view: memoryview | None = None  # the SRTP session's buffer, once DTLS is up
+        self._srtp: Any = None
+        self._cdata: Any = None
+        self._length: Any = ffi.new("int *")
+        self._nominated: dict[int, Any] = {}
+        self._pair: Any = None
+        self._addr: Any = None
+        self._sendto: Any = None
+        self.sent_packets = 0
+        self.sent_bytes = 0
+        self.send_errors = 0
+        self.closed = asyncio.Event()
+        self.connected = asyncio.Event()
+        self.pc.on("connectionstatechange", self._state_changed)
+
+    # --- negotiation -----------------------------------------------------------
+
+    async def answer(self, offer_sdp: str, send_mids: set[str]) -> str:
+        """Answer an offer; the SFU sends on ``send_mids`` (the peer's recvonly lines)."""
+        try:
+            await self.pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
+        except (ValueError, AssertionError, KeyError, IndexError, TypeError) as exc:
+            raise NegotiationFailed(f"the offer cannot be parsed: {exc}") from exc
+        for transceiver in self.pc.getTransceivers():
+            if transceiver.mid in send_mids:
+                transceiver.direction = "sendonly"
+            self._disarm(transceiver)
+        try:
+            answer = await self.pc.createAnswer()
+            await self.pc.setLocalDescription(answer)
+        except (ValueError, AssertionError, KeyError, TypeError) as exc:
+            raise NegotiationFailed(f"no answer for this offer: {exc}") from exc
+        self._hook_transport()
+        return str(self.pc.localDescription.sdp)
+
+    async def offer(self, kinds: list[tuple[str, str]]) -> str:
+        """Make an offer with one transceiver per (kind, direction) (client side)."""
+        for kind, direction in kinds:
+            self._disarm(self.pc.addTransceiver(kind, direction=direction))
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        self._hook_transport()
+        return str(self.pc.localDescription.sdp)
+
+    async def accept(self, answer_sdp: str) -> None:
+        await self.pc.setRemoteDescription(RTCSessionDescription(answer_sdp, "answer"))
+
+    def sections(self) -> list[MediaSection]:
+        """The negotiated m-sections, from the SFU's (local) point of view."""
+        local = self.pc.localDescription
+        remote = self.pc.remoteDescription
+        if local is None or remote is None:
+            return []
+        local_sdp = aiortc_sdp.SessionDescription.parse(local.sdp)
+        remote_sdp = aiortc_sdp.SessionDescription.parse(remote.sdp)
+        remote_by_mid = {m.rtp.muxId: m for m in remote_sdp.media}
+        senders = {t.mid: t.sender for t in self.pc.getTransceivers()}
+        result = []
+        for media in local_sdp.media:
+            mid = media.rtp.muxId
+            if media.kind not in ("audio", "video") or mid not in senders:
+                continue
+            theirs = remote_by_mid.get(mid)
+            ssrc, rtx_ssrc = _ssrcs(theirs) if theirs is not None else (None, None)
+            sender = senders[mid]
+            result.append(
+                MediaSection(
+                    mid=mid,
+                    kind=media.kind,
+                    direction=media.direction or "sendrecv",
+                    codecs=tuple(
+                        Codec(
+                            c.payloadType,
+                            c.mimeType.split("/")[-1].lower(),
+                            c.clockRate,
+                            dict(c.parameters),
+                        )
+                        for c in media.rtp.codecs
+                        if c.payloadType is not None
+                    ),
+                    extensions={h.uri: h.id for h in media.rtp.headerExtensions},
+                    remote_ssrc=ssrc,
+                    remote_rtx_ssrc=rtx_ssrc,
+                    local_ssrc=sender._ssrc,
+                    local_rtx_ssrc=sender._rtx_ssrc,
+                )
+            )
+        return result
+
+    # --- media -----------------------------------------------------------------
+
+    def send(self, data: bytes | bytearray) -> bool:
+        """SRTP-protect and send one RTP or RTCP packet now; False if not connected."""
+        size = len(data)
+        if self._view is None or size > MAX_PACKET or size < 8:
+            return False
+        self._view[:size] = data
+        return self._protect_and_send(size, rtcp=192 <= data[1] <= 223)
+
+    def send_rtp(
+        self,
+        template: OutboundTemplate,
+        payload_type: int,
+        sequence: int,
+        timestamp: int,
+        ssrc: int,
+        send_time: int,
+    ) -> bool:
+        """Render a forwarded packet straight into the SRTP buffer, protect and send it."""
+        view = self._view
+        data = template.data
+        size = len(data)
+        if view is None or size > MAX_PACKET:
+            return False
+        view[:size] = data
+        view[1] = (data[1] & 0x80) | payload_type
+        _pack_header(view, 2, sequence, timestamp, ssrc)
+        offset = template.abs_send_time_offset
+        if offset >= 0:
+            view[offset] = send_time >> 16
+            view[offset + 1] = (send_time >> 8) & 0xFF
+            view[offset + 2] = send_time & 0xFF
+        return self._protect_and_send(size, rtcp=False)
+
+    def _protect_and_send(self, size: int, *, rtcp: bool) -> bool:
+        # pylibsrtp's Session.protect allocates and copies on every call; this calls
+        # libsrtp on the session's own buffer instead (the hot path of the SFU).
+        length = self._length
+        length[0] = size
+        protect = lib.srtp_protect_rtcp if rtcp else lib.srtp_protect
+        if protect(self._srtp, self._cdata, length) != 0:
+            self.send_errors += 1
+            return False
+        pair = self._nominated.get(1)
+        if pair is None:
+            return False
+        if pair is not self._pair:
+            self._use_pair(pair)
+        view = self._view
+        assert view is not None
+        try:
+            self._sendto(view[: length[0]], self._addr)
+        except OSError as exc:
+            self.send_errors += 1
+            logger.debug("send failed: %r", exc)
+            return False
+        self.sent_packets += 1
+        self.sent_bytes += length[0]
+        return True
+
+    def _use_pair(self, pair: Any) -> None:
+        self._pair, self._addr = pair, pair.remote_addr
+        self._sendto = pair.protocol.transport.sendto
+
+    async def close(self) -> None:
+        await self.pc.close()
+        self.closed.set()
+
+    @property
+    def state(self) -> str:
+        return str(self.pc.connectionState)
+
+    # --- internals -------------------------------------------------------------
+
+    def _disarm(self, transceiver: Any) -> None:
+        """Keep aiortc's sender and receiver from sending or decoding anything."""
+        sender, receiver = transceiver.sender, transceiver.receiver
+        if getattr(sender, "_sanke_disarmed", False):
+            return
+
+        async def send(parameters: Any) -> None:
+            return None
+
+        async def receive(parameters: Any) -> None:
+            return None
+
+        async def stop() -> None:
+            return None
+
+        sender.send = send
+        sender.stop = stop
+        receiver.receive = receive
+        receiver.stop = stop
+        sender._sanke_disarmed = True
+
+    def _hook_transport(self) -> None:
+        """Route decrypted datagrams to us (slow path until DTLS is up)."""
+        transceivers = self.pc.getTransceivers()
+        if not transceivers or self._dtls is not None:
+            return
+        dtls = transceivers[0].receiver.transport
+        self._dtls = dtls
+        self._ice = dtls.transport
+        on_rtp, on_rtcp = self._on_rtp, self._on_rtcp
+
+        async def handle_rtp(data: bytes, arrival_time_ms: int) -> None:
+            on_rtp(data, time.monotonic() * 1000.0)
+
+        async def handle_rtcp(data: bytes) -> None:
+            on_rtcp(data)
+
+        setattr(dtls, "_handle_rtp_data", handle_rtp)  # noqa: B010
+        setattr(dtls, "_handle_rtcp_data", handle_rtcp)  # noqa: B010
+        dtls.on("statechange", self._dtls_state_changed)
+
+    def _dtls_state_changed(self) -> None:
+        if self._dtls is not None and self._dtls.state == "connected":
+            self._install_fast_path()
+
+    def _install_fast_path(self) -> None:
+        """Take SRTP datagrams off the socket directly: no queue, no coroutine."""
+        if self._fast:
+            return
+        self._fast = True
+        dtls = self._dtls
+        session = dtls._tx_srtp
+        self._srtp, self._cdata = session._srtp[0], session._cdata
+        self._view = memoryview(session._buffer)
+        self._nominated = self._ice._connection._nominated
+        on_rtp, on_rtcp = self._on_rtp, self._on_rtcp
+        monotonic = time.monotonic
+        rx = dtls._rx_srtp
+        rx_srtp, rx_cdata, rx_view = rx._srtp[0], rx._cdata, memoryview(rx._buffer)
+        rx_length = ffi.new("int *")
+        unprotect_rtp, unprotect_rtcp = lib.srtp_unprotect, lib.srtp_unprotect_rtcp
+        for protocol in self._ice._connection._protocols:
+            slow = protocol.datagram_received
+
+            def fast(data: bytes, addr: Any, slow: Any = slow) -> None:
+                size = len(data)
+                if 12 < size <= 1500 and 127 < data[0] < 192:
+                    rtcp = 192 <= data[1] <= 223
+                    rx_view[:size] = data
+                    rx_length[0] = size
+                    # pylibsrtp's unprotect allocates per call; libsrtp directly does not.
+                    if (unprotect_rtcp if rtcp else unprotect_rtp)(rx_srtp, rx_cdata, rx_length):
+                        return  # replayed or forged: SRTP authentication failed
+                    plain = bytes(rx_view[: rx_length[0]])
+                    if rtcp:
+                        on_rtcp(plain)
+                    else:
+                        on_rtp(plain, monotonic() * 1000.0)
+                    return
+                slow(data, addr)
+
+            protocol.datagram_received = fast
+
+    async def _state_changed(self) -> None:
+        state = self.pc.connectionState
+        if state == "connected":
+            self.connected.set()
+        elif state in ("failed", "closed"):
+            self.closed.set()
+
+
+def _ssrcs(media: Any) -> tuple[int | None, int | None]:
+    primary: int | None = None
+    rtx: int | None = None
+    for group in media.ssrc_group:
+        if group.semantic == "FID" and len(group.items) >= 2:
+            primary, rtx = int(group.items[0]), int(group.items[1])
+    if primary is None and media.ssrc:
+        primary = int(media.ssrc[0].ssrc)
+    return primary, rtx
