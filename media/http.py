@@ -235,8 +235,8 @@ class MediaHttp:
             await asyncio.gather(writer_task, return_exceptions=True)
             try:
                 await websocket.close()
-            except RuntimeError:
-                pass
+            except (RuntimeError, WebSocketDisconnect):
+                pass  # already closed by the client
 
     async def _ws_join(
         self, websocket: WebSocket, notify: Callable[[dict[str, Any]], None]

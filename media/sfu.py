@@ -40,7 +40,7 @@ from media.room import (
 )
 from media.rtp import rtcp
 from media.rtp.header import ExtensionIds, parse_rtp
-from media.signalling import Offer, Publication
+from media.signalling import Offer, Publication, offer_sections
 
 logger = logging.getLogger(__name__)
 
@@ -192,6 +192,8 @@ class Sfu:
             raise SignallingError("too_many_tracks", f"at most {MAX_PUBLICATIONS} published tracks")
         if len(participant.downs_by_mid) + len(offer.subscribe) > MAX_SUBSCRIPTIONS:
             raise SignallingError("too_many_tracks", f"at most {MAX_SUBSCRIPTIONS} subscriptions")
+        if not offer_sections(offer.sdp):
+            raise SignallingError("bad_sdp", "the offer has no audio or video m-section")
         session = participant.session
         if participant.connection is None:
             participant.connection = self._connect(room, participant)

@@ -20,6 +20,8 @@ from aiortc import (
 )
 
 from media.aiortc_tap import peer_connection, use_loopback_candidates
+
+__all__ = ["peer_connection"]
 from media.grants import MediaGrant
 from media.sfu import Sfu
 from media.signalling import Offer, Publication
