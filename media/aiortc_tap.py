@@ -115,7 +115,6 @@ def guard_stun() -> None:
 guard_stun()
 
 
-
 class Connection:
     """One peer connection whose media the SFU (or a test client) handles itself."""
 

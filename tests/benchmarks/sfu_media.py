@@ -92,9 +92,8 @@ def load_packets(path: Path) -> list[tuple[float, bytes, bool]]:
         if packet.pts is None or packet.size == 0:
             continue
         first = packet.pts if first is None else first
-        result.append(
-            (float((packet.pts - first) * (stream.time_base or 1)), bytes(packet), packet.is_keyframe)
-        )
+        seconds = float((packet.pts - first) * (stream.time_base or 1))
+        result.append((seconds, bytes(packet), packet.is_keyframe))
     container.close()
     return result
 

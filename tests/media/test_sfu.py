@@ -5,9 +5,19 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from aiortc import RTCSessionDescription
 
+from media.errors import PermissionDenied, SignallingError
 from media.sfu import Sfu
-from tests.media.peers import count_frames, publish, subscribe
+from media.signalling import Offer, Publication
+from tests.media.peers import (
+    MovingVideo,
+    count_frames,
+    grant,
+    peer_connection,
+    publish,
+    subscribe,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -36,3 +46,179 @@ async def test_subscriber_decodes_what_a_publisher_sends(sfu: Sfu) -> None:
     finally:
         await pub.close()
         await sub.close()
+
+
+class LossySfu(Sfu):
+    """The network drops every 20th packet: upstream from the teacher, and downstream."""
+
+    def __init__(self, up: bool = True, down: bool = True) -> None:
+        super().__init__(emit=self.events.append)
+        self.dropped_up = 0
+        self.dropped_down = 0
+        self.lose_up, self.lose_down = up, down
+
+    events: list[object]
+
+    def _on_rtp(self, participant, data, now_ms):  # type: ignore[no-untyped-def]
+        if self.lose_up and participant.identity == "teacher" and data[1] & 0x7F != 111:
+            self._up = getattr(self, "_up", 0) + 1
+            if self._up % 20 == 7:
+                self.dropped_up += 1
+                return
+        super()._on_rtp(participant, data, now_ms)
+
+    def _add_down(self, participant, section):  # type: ignore[no-untyped-def]
+        down = super()._add_down(participant, section)
+        inner, sfu = down.sink, self
+
+        class Lossy:
+            count = 0
+
+            def send(self, data):  # type: ignore[no-untyped-def]
+                return inner.send(data)
+
+            def send_rtp(self, *args):  # type: ignore[no-untyped-def]
+                Lossy.count += 1
+                if sfu.lose_down and Lossy.count % 20 == 13:
+                    sfu.dropped_down += 1
+                    return True  # lost on the way
+                return inner.send_rtp(*args)
+
+        down.sink = Lossy()
+        return down
+
+
+@pytest.mark.parametrize(("up", "down"), [(True, False), (False, True), (True, True)])
+async def test_five_percent_loss_each_way_is_repaired_without_freezes(up: bool, down: bool) -> None:
+    LossySfu.events = []
+    sfu = LossySfu(up, down)
+    pub = await publish(sfu, "r", "teacher", audio=False, video=MovingVideo(640, 360))
+    sub, tracks = await subscribe(sfu, "r", "class1", {"video": "teacher/camera"})
+    try:
+        for _ in range(50):
+            if "video" in tracks:
+                break
+            await asyncio.sleep(0.1)
+        arrivals: list[float] = []
+        loop = asyncio.get_running_loop()
+        end = loop.time() + 6.0
+        while loop.time() < end:
+            try:
+                await asyncio.wait_for(tracks["video"].recv(), 2.0)
+            except TimeoutError:
+                break
+            arrivals.append(loop.time())
+        gaps = [b - a for a, b in zip(arrivals, arrivals[1:], strict=False)]
+        up_track = sfu.rooms["r"].sources["teacher/camera"].layers["high"]
+        down_track = next(iter(sfu.rooms["r"].participants["class1"].downs_by_mid.values()))
+        figures = (
+            f"dropped up {sfu.dropped_up}, recovered {up_track.nack.recovered}; dropped down "
+            f"{sfu.dropped_down}, resent {down_track.retransmitted} for {down_track.nacks} NACKs; "
+            f"{len(arrivals)} frames, longest gap {max(gaps, default=9):.2f} s, "
+            f"PLIs {down_track.plis}"
+        )
+        assert (sfu.dropped_up >= 8) == up and (sfu.dropped_down >= 8) == down, figures
+        assert up_track.nack.recovered >= 0.8 * sfu.dropped_up, figures
+        assert down_track.retransmitted >= 0.8 * sfu.dropped_down, figures
+        assert len(arrivals) > 90, figures
+        assert max(gaps) < 1.0, figures
+        kinds = {(e.direction, e.kind) for e in sfu.events if e.type_name == "media.stats"}  # type: ignore[attr-defined]
+        assert ("inbound", "video") in kinds and ("outbound", "video") in kinds
+    finally:
+        await pub.close()
+        await sub.close()
+        await sfu.stop()
+
+
+async def test_a_subscriber_back_after_a_drop_gets_video_within_a_second(sfu: Sfu) -> None:
+    pub = await publish(sfu, "r", "teacher", audio=False)
+    sub, tracks = await subscribe(sfu, "r", "class1", {"video": "teacher/camera"})
+    try:
+        assert len(await count_frames(tracks["video"], 1.5)) > 10
+        await sub.close()  # the network goes away
+        await asyncio.sleep(2.0)
+        assert "class1" in sfu.rooms["r"].participants  # kept for 10 s
+        started = asyncio.get_running_loop().time()
+        sub, tracks = await subscribe(sfu, "r", "class1", {"video": "teacher/camera"})
+        for _ in range(100):
+            if "video" in tracks:
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.wait_for(tracks["video"].recv(), 2.0)
+        elapsed = asyncio.get_running_loop().time() - started
+        assert elapsed < 1.0, f"first frame {elapsed:.2f} s after rejoining"
+    finally:
+        await pub.close()
+        await sub.close()
+
+
+async def test_subscriber_switches_layers_on_keyframes(sfu: Sfu) -> None:
+    """Two encodings of one camera; the subscriber starts low, asks for high, then low."""
+    await sfu.join(grant("r", "teacher"))
+    pub = peer_connection()
+    pub.addTransceiver(MovingVideo(320, 240), direction="sendonly")
+    pub.addTransceiver(MovingVideo(160, 120), direction="sendonly")
+    await pub.setLocalDescription(await pub.createOffer())
+    high, low = (str(t.mid) for t in pub.getTransceivers())
+    offer = Offer(
+        pub.localDescription.sdp,
+        publish={high: Publication("camera", "high"), low: Publication("camera", "low")},
+    )
+    answer = await sfu.negotiate("r", "teacher", offer)
+    await pub.setRemoteDescription(RTCSessionDescription(answer, "answer"))
+    assert sorted(sfu.rooms["r"].sources["teacher/camera"].layers) == ["high", "low"]
+    sub, tracks = await subscribe(sfu, "r", "class1", {"video": "teacher/camera"})
+    try:
+        for _ in range(50):
+            if "video" in tracks:
+                break
+            await asyncio.sleep(0.1)
+        widths = [f.width for f in await count_frames(tracks["video"], 1.5)]  # type: ignore[attr-defined]
+        assert widths and widths[-1] == 160  # no bandwidth feedback yet: the low layer
+        mid = next(iter(sfu.rooms["r"].participants["class1"].downs_by_mid))
+        sfu.set_layer("r", "class1", mid, "high")
+        widths = [f.width for f in await count_frames(tracks["video"], 2.0)]  # type: ignore[attr-defined]
+        assert widths[-1] == 320 and len(widths) > 20
+        sfu.set_layer("r", "class1", mid, "low")
+        widths = [f.width for f in await count_frames(tracks["video"], 2.0)]  # type: ignore[attr-defined]
+        assert widths[-1] == 160 and len(widths) > 20
+        down = sfu.rooms["r"].participants["class1"].downs_by_mid[mid]
+        assert down.current is not None and down.current.layer == "low"
+    finally:
+        await pub.close()
+        await sub.close()
+
+
+async def test_grants_are_enforced_per_track(sfu: Sfu) -> None:
+    await sfu.join(grant("r", "classroom", publish={"camera"}, role="receiving_classroom"))
+    pc = peer_connection()
+    pc.addTransceiver(MovingVideo(), direction="sendonly")
+    pc.addTransceiver("audio", direction="sendonly")
+    await pc.setLocalDescription(await pc.createOffer())
+    mids = [str(t.mid) for t in pc.getTransceivers()]
+    with pytest.raises(PermissionDenied):
+        await sfu.negotiate(
+            "r",
+            "classroom",
+            Offer(pc.localDescription.sdp, publish={mids[1]: Publication("microphone")}),
+        )
+    with pytest.raises(SignallingError) as mismatch:
+        await sfu.negotiate(
+            "r",
+            "classroom",
+            Offer(pc.localDescription.sdp, publish={mids[1]: Publication("camera")}),
+        )
+    assert mismatch.value.code == "bad_sdp"
+    await sfu.join(grant("r", "inspector", publish=set(), hidden=True, role="inspector"))
+    with pytest.raises(PermissionDenied):
+        await sfu.negotiate(
+            "r",
+            "inspector",
+            Offer(pc.localDescription.sdp, publish={mids[0]: Publication("camera")}),
+        )
+    await sfu.join(grant("r", "deaf", subscribe=False))
+    with pytest.raises(PermissionDenied):
+        await sfu.negotiate(
+            "r", "deaf", Offer(pc.localDescription.sdp, subscribe={mids[0]: "classroom/camera"})
+        )
+    await pc.close()

@@ -72,8 +72,9 @@ async def test_ffmpeg_whip_muxer_publishes_and_a_whep_player_decodes(
         up = media_server.sfu.rooms["studio"].sources["encoder/camera"].layers["high"]
         down = media_server.sfu.rooms["studio"].participants["player"].downs_by_mid
         assert len(video) >= 45, (
-            f"{len(video)} frames in 3 s; SFU got {up.stats.packets} packets, {up.stats.frames} frames, "
-            f"{up.keyframes_seen} keyframes; sent {[d.packets for d in down.values()]}; publisher {process.returncode}"
+            f"{len(video)} frames in 3 s; SFU got {up.stats.packets} packets, "
+            f"{up.stats.frames} frames, {up.keyframes_seen} keyframes; "
+            f"sent {[d.packets for d in down.values()]}; publisher {process.returncode}"
         )
         assert len(audio) >= 20
         up = media_server.sfu.rooms["studio"].sources["encoder/camera"].layers["high"]
@@ -87,7 +88,10 @@ async def test_ffmpeg_whip_muxer_publishes_and_a_whep_player_decodes(
 
 async def test_whip_and_whep_refuse_what_they_must(media_server: MediaServer) -> None:
     url = media_server.url
-    offer = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:0\r\na=sendonly\r\n"
+    offer = (
+        "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+        "m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:0\r\na=sendonly\r\n"
+    )
     sdp = {"Content-Type": "application/sdp"}
     async with httpx2.AsyncClient() as client:
         assert (await client.options(f"{url}/whip/r")).headers["accept-post"] == "application/sdp"
