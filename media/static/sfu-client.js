@@ -30,8 +30,15 @@ class SankeMedia extends EventTarget {
   }
 
   async publish(track, source, layer = "high") {
-    this._published.push({ track, source, layer });
-    if (this.state === "joined") await this._negotiate([{ track, source, layer }], []);
+    const publication = { track, source, layer };
+    this._published.push(publication);
+    if (this.state !== "joined") return;
+    try {
+      await this._negotiate([publication], []);
+    } catch (error) {
+      this._published = this._published.filter((p) => p !== publication);
+      throw error;
+    }
   }
 
   async subscribe(sourceId, kind) {
@@ -104,6 +111,7 @@ class SankeMedia extends EventTarget {
           joined = true;
           this._retry = 0;
           this.identity = message.identity;
+          this.canPublish = message.can_publish;
           this.tracks = message.tracks;
           this.participants = message.participants;
           this._newPeerConnection();
@@ -159,6 +167,7 @@ class SankeMedia extends EventTarget {
       this.participants = message.participants;
       this.dispatchEvent(new CustomEvent("participants", { detail: this.participants }));
     } else if (message.type === "grant") {
+      this.canPublish = message.can_publish;
       this.dispatchEvent(new CustomEvent("grant", { detail: message }));
     }
   }
@@ -209,10 +218,21 @@ class SankeMedia extends EventTarget {
       }
       await pc.setLocalDescription(await pc.createOffer());
       added.forEach((f) => f());
-      const answer = await new Promise((resolve, reject) => {
-        this._pending = { resolve, reject };
-        this._send({ type: "offer", sdp: pc.localDescription.sdp, publish, subscribe });
-      });
+      let answer;
+      try {
+        answer = await new Promise((resolve, reject) => {
+          this._pending = { resolve, reject };
+          this._send({ type: "offer", sdp: pc.localDescription.sdp, publish, subscribe });
+        });
+      } catch (error) {
+        // refused (e.g. not granted): undo the offer, drop what it added
+        await pc.setLocalDescription({ type: "rollback" });
+        for (const t of pc.getTransceivers()) {
+          if ((t.mid === null || publish[t.mid] || subscribe[t.mid]) && t.currentDirection === null) t.stop();
+        }
+        for (const [id, entry] of this._subscriptions) if (subscribe[entry.transceiver && entry.transceiver.mid] === id) entry.transceiver = null;
+        throw error;
+      }
       await pc.setRemoteDescription({ type: "answer", sdp: answer });
     };
     this._chain = this._chain.then(run, run);

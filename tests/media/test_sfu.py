@@ -59,7 +59,7 @@ class LossySfu(Sfu):
 
     events: list[object]
 
-    def _on_rtp(self, participant, data, now_ms):  # type: ignore[no-untyped-def]
+    def _on_rtp(self, participant, data, now_ms):
         if self.lose_up and participant.identity == "teacher" and data[1] & 0x7F != 111:
             self._up = getattr(self, "_up", 0) + 1
             if self._up % 20 == 7:
@@ -67,17 +67,17 @@ class LossySfu(Sfu):
                 return
         super()._on_rtp(participant, data, now_ms)
 
-    def _add_down(self, participant, section):  # type: ignore[no-untyped-def]
+    def _add_down(self, participant, section):
         down = super()._add_down(participant, section)
         inner, sfu = down.sink, self
 
         class Lossy:
             count = 0
 
-            def send(self, data):  # type: ignore[no-untyped-def]
+            def send(self, data):
                 return inner.send(data)
 
-            def send_rtp(self, *args):  # type: ignore[no-untyped-def]
+            def send_rtp(self, *args):
                 Lossy.count += 1
                 if sfu.lose_down and Lossy.count % 20 == 13:
                     sfu.dropped_down += 1

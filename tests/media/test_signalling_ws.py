@@ -37,7 +37,7 @@ class Page:
     async def expect(self, kind: str, seconds: float = 10) -> dict[str, Any]:
         async with asyncio.timeout(seconds):
             while True:
-                message = json.loads(await self.ws.recv())
+                message: dict[str, Any] = json.loads(await self.ws.recv())
                 if message["type"] == kind:
                     return message
 
@@ -62,7 +62,7 @@ class Page:
     async def expect_any(self, *kinds: str) -> dict[str, Any]:
         async with asyncio.timeout(10):
             while True:
-                message = json.loads(await self.ws.recv())
+                message: dict[str, Any] = json.loads(await self.ws.recv())
                 if message["type"] in kinds:
                     return message
 
