@@ -157,6 +157,7 @@ class Connection:
             self._disarm(transceiver)
         try:
             answer = await self.pc.createAnswer()
+            answer = RTCSessionDescription(with_opus_fec(answer.sdp), "answer")
             await self.pc.setLocalDescription(answer)
         except (ValueError, AssertionError, KeyError, TypeError) as exc:
             raise NegotiationFailed(f"no answer for this offer: {exc}") from exc
@@ -380,6 +381,38 @@ class Connection:
             self.connected.set()
         elif state in ("failed", "closed"):
             self.closed.set()
+
+
+def with_opus_fec(sdp: str) -> str:
+    """Ask Opus senders for in-band FEC (RFC 7587 ``useinbandfec=1``): weak links first."""
+    lines = sdp.split("\r\n")
+    opus = {
+        line.split(":", 1)[1].split(" ", 1)[0]
+        for line in lines
+        if line.startswith("a=rtpmap:") and " opus/48000" in line.lower()
+    }
+    out: list[str] = []
+    with_fmtp: set[str] = set()
+    for line in lines:
+        if line.startswith("a=fmtp:"):
+            payload_type, _, params = line[7:].partition(" ")
+            if payload_type in opus:
+                with_fmtp.add(payload_type)
+                if "useinbandfec" not in params:
+                    line = (
+                        f"a=fmtp:{payload_type} {params};useinbandfec=1"
+                        if params
+                        else f"a=fmtp:{payload_type} useinbandfec=1"
+                    )
+        out.append(line)
+    result: list[str] = []
+    for line in out:
+        result.append(line)
+        if line.startswith("a=rtpmap:"):
+            payload_type = line[9:].split(" ", 1)[0]
+            if payload_type in opus and payload_type not in with_fmtp:
+                result.append(f"a=fmtp:{payload_type} useinbandfec=1")
+    return "\r\n".join(result)
 
 
 def _ssrcs(media: Any) -> tuple[int | None, int | None]:

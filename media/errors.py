@@ -47,3 +47,30 @@ class PermissionDenied(SignallingError):
 class NegotiationFailed(SignallingError):
     def __init__(self, message: str) -> None:
         super().__init__("bad_sdp", message)
+
+
+class IngestError(MediaError):
+    """Base of the errors raised by :func:`ingest`."""
+
+
+class SourceError(IngestError):
+    """The source cannot be opened or read."""
+
+
+class UnsupportedCodec(IngestError):
+    """The source's video is not H.264; ingest never transcodes video."""
+
+    def __init__(self, codec: str) -> None:
+        super().__init__(
+            f"the source's video codec is {codec!r}; ingest forwards H.264 only and never "
+            "transcodes video: set the camera or recording box to H.264"
+        )
+        self.codec = codec
+
+
+class PublishError(IngestError):
+    """The WHIP endpoint refused the session or could not be reached (``status`` is None)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status

@@ -44,7 +44,7 @@ from aiortc import (
 )
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from media.errors import MediaError
+from media.errors import PublishError, SourceError, UnsupportedCodec
 
 logger = logging.getLogger(__name__)
 
@@ -54,33 +54,6 @@ AUDIO_CLOCK = Fraction(1, AUDIO_RATE)
 LIVE_SCHEMES = frozenset({"rtsp", "rtsps", "rtmp", "rtmps", "rtmpt", "srt", "udp", "rtp"})
 QUEUE_LIMIT = 512  # items per track; only reached when the sender has stopped pulling
 REOPEN_GAP = 0.040  # seconds put between the last packet sent and the first after a reopen
-
-
-class IngestError(MediaError):
-    """Base of the errors raised by :func:`ingest`."""
-
-
-class SourceError(IngestError):
-    """The source cannot be opened or read."""
-
-
-class UnsupportedCodec(IngestError):
-    """The source's video is not H.264; ingest never transcodes video."""
-
-    def __init__(self, codec: str) -> None:
-        super().__init__(
-            f"the source's video codec is {codec!r}; ingest forwards H.264 only and never "
-            "transcodes video: set the camera or recording box to H.264"
-        )
-        self.codec = codec
-
-
-class PublishError(IngestError):
-    """The WHIP endpoint refused the session or could not be reached (``status`` is None)."""
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass

@@ -192,6 +192,15 @@ class Sfu:
             raise SignallingError("too_many_tracks", f"at most {MAX_PUBLICATIONS} published tracks")
         if len(participant.downs_by_mid) + len(offer.subscribe) > MAX_SUBSCRIPTIONS:
             raise SignallingError("too_many_tracks", f"at most {MAX_SUBSCRIPTIONS} subscriptions")
+        taken = {(up.source, up.layer) for up in participant.ups_by_mid.values()}
+        for publication in offer.publish.values():
+            key = (publication.source, publication.layer)
+            if key in taken:
+                raise SignallingError(
+                    "bad_message",
+                    f"{publication.source} ({publication.layer}) is already published",
+                )
+            taken.add(key)
         if not offer_sections(offer.sdp):
             raise SignallingError("bad_sdp", "the offer has no audio or video m-section")
         session = participant.session

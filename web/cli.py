@@ -1,7 +1,9 @@
-"""The ``sanke`` command: serve, demo, db upgrade, user create, bench."""
+"""The ``sanke`` command: serve, demo, db upgrade, user create, schedule, media, ingest, bench."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import getpass
 import json
 import logging
@@ -9,9 +11,10 @@ import os
 import socket
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, NoReturn
+from urllib.parse import quote
 
 import typer
 from alembic.util.exc import CommandError
@@ -25,6 +28,9 @@ from identity.scope import Scope
 from identity.service import Actor, IdentityService
 from identity.store import IdentityStore
 from identity.users import NewUser
+from media.errors import IngestError
+from media.ingest import ingest as run_ingest
+from rooms.media_grants import GRANTS, media_grant, media_token
 from scheduler.errors import ImportFailed
 from scheduler.export import write_calendars, write_plan
 from scheduler.files import read_input, read_timetable
@@ -35,7 +41,8 @@ from scheduler.store import DirectoryStore
 from web import demo as demo_data
 from web.database import DatabaseUnavailable, current_revision, make_engine, upgrade
 from web.schedule import ScheduleService
-from web.settings import Environment, SankeSettings, SettingsError, load_settings
+from web.services import media_secret
+from web.settings import Environment, SankeSettings, SettingsError, load_settings, secret_key
 
 app = typer.Typer(help="Sanke 三课: three-classroom scheduling, live lessons and review.")
 db_app = typer.Typer(help="Database schema.")
@@ -44,6 +51,8 @@ schedule_app = typer.Typer(help="The weekly plan: pair classrooms, place lessons
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(schedule_app, name="schedule")
+media_app = typer.Typer(help="Live media: grants for rooms.")
+app.add_typer(media_app, name="media")
 
 BENCHMARKS = Path("tests/benchmarks")
 
@@ -290,6 +299,53 @@ def schedule_repair(
         "seconds": round(repaired.seconds, 3),
     }
     typer.echo(json.dumps(summary))
+
+
+@media_app.command("token")
+def media_token_command(
+    room: Annotated[str, typer.Option(help="Room id (a dated lesson id).")],
+    identity: Annotated[str, typer.Option(help="Who joins, e.g. a classroom id.")],
+    role: Annotated[
+        str, typer.Option(help="teacher, receiving_classroom, inspector, researcher, recorder")
+    ],
+    name: Annotated[str, typer.Option(help="Name others see.")] = "",
+    minutes: Annotated[int, typer.Option(min=1, max=720, help="Lifetime.")] = 120,
+) -> None:
+    """Print a media grant token for ROOM (operators: classroom encoders, tests)."""
+    settings = _settings()
+    if role not in GRANTS:
+        _fail(f"--role: expected one of {', '.join(sorted(GRANTS))}")
+    now = datetime.now(UTC)
+    grant = media_grant(
+        room, identity, role, name or identity, now, lifetime=timedelta(minutes=minutes)
+    )
+    typer.echo(media_token(grant, media_secret(secret_key(settings)), now))
+
+
+@app.command()
+def ingest(
+    url: Annotated[str, typer.Argument(help="rtsp://, rtmp:// or a file of the classroom encoder")],
+    room: Annotated[str, typer.Option(help="Room id to publish into.")],
+    token: Annotated[str, typer.Option(help="Media grant token (sanke media token).")],
+    server: Annotated[str, typer.Option(help="Sanke's base URL.")] = "http://127.0.0.1:8000",
+    source: Annotated[str, typer.Option(help="camera or screen")] = "camera",
+) -> None:
+    """Pull a classroom camera or recorder (RTSP/RTMP) into a room, without transcoding video."""
+    if source not in ("camera", "screen"):
+        _fail("--source: expected camera or screen")
+    _setup_logging()
+    whip_url = f"{server.rstrip('/')}/media/whip/{quote(room, safe='')}?source={source}"
+    try:
+        result = asyncio.run(
+            run_ingest(
+                url, whip_url, token, on_status=lambda s: typer.echo(f"sanke ingest: {s}", err=True)
+            )
+        )
+    except IngestError as exc:
+        _fail(str(exc), 1)
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    typer.echo(json.dumps(dataclasses.asdict(result)))
 
 
 @app.command(

@@ -119,7 +119,7 @@ def run_janus(count: int, seconds: float, workdir: Path) -> dict[str, object]:
                 {"out_packets": 0, "out_bytes": 0},
                 rss,
                 pub_out,
-                sub_out,
+                [sub_out],
             )
     finally:
         _stop(children)

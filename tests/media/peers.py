@@ -10,6 +10,7 @@ import fractions
 from datetime import UTC, datetime, timedelta
 
 import av
+import httpx2
 import numpy as np
 from aiortc import (
     AudioStreamTrack,
@@ -139,3 +140,25 @@ async def count_frames(track: MediaStreamTrack, seconds: float) -> list[object]:
 
 
 TIME_BASE = fractions.Fraction(1, 90000)
+
+
+async def whep_player(
+    url: str, token: str, attempts: int = 1
+) -> tuple[RTCPeerConnection, dict[str, MediaStreamTrack], httpx2.Response]:
+    """A decoding WHEP player for video and audio; retries while nothing is published."""
+    pc = peer_connection()
+    tracks: dict[str, MediaStreamTrack] = {}
+    pc.on("track", lambda track: tracks.__setitem__(track.kind, track))
+    pc.addTransceiver("video", direction="recvonly")
+    pc.addTransceiver("audio", direction="recvonly")
+    await pc.setLocalDescription(await pc.createOffer())
+    headers = {"Content-Type": "application/sdp", "Authorization": f"Bearer {token}"}
+    async with httpx2.AsyncClient() as client:
+        for _ in range(attempts):
+            answer = await client.post(url, content=pc.localDescription.sdp, headers=headers)
+            if answer.status_code != 404:
+                break
+            await asyncio.sleep(0.2)
+    if answer.status_code == 201:
+        await pc.setRemoteDescription(RTCSessionDescription(answer.text, "answer"))
+    return pc, tracks, answer

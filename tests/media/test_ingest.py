@@ -27,7 +27,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from media.ingest import PublishError, SourceError, UnsupportedCodec, ingest
+from media.errors import PublishError, SourceError, UnsupportedCodec
+from media.ingest import ingest
 from tests.conftest import free_port
 
 FFMPEG = shutil.which("ffmpeg")

@@ -188,3 +188,16 @@ def test_audio_packets_are_always_switching_points() -> None:
 def test_keyframe_detection_never_raises(payload: bytes) -> None:
     vp8_starts_keyframe(payload)
     h264_starts_keyframe(payload)
+
+
+def test_answers_ask_opus_senders_for_in_band_fec() -> None:
+    from media.aiortc_tap import with_opus_fec
+
+    sdp = (
+        "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111 96\r\na=rtpmap:111 opus/48000/2\r\n"
+        "a=fmtp:111 minptime=10\r\na=rtpmap:96 opus/48000/2\r\n"
+    )
+    out = with_opus_fec(sdp)
+    assert "a=fmtp:111 minptime=10;useinbandfec=1" in out
+    assert "a=rtpmap:96 opus/48000/2\r\na=fmtp:96 useinbandfec=1" in out
+    assert with_opus_fec(out) == out

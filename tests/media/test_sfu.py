@@ -222,3 +222,51 @@ async def test_grants_are_enforced_per_track(sfu: Sfu) -> None:
             "r", "deaf", Offer(pc.localDescription.sdp, subscribe={mids[0]: "classroom/camera"})
         )
     await pc.close()
+
+
+async def test_garbage_datagrams_do_not_hurt_the_room(sfu: Sfu) -> None:
+    """Short STUN, fake RTP/RTCP and random bytes at the SFU's ICE port (loopback only)."""
+    import random
+    import re
+    import socket
+
+    pub = await publish(sfu, "r", "teacher", audio=False)
+    sub, tracks = await subscribe(sfu, "r", "class1", {"video": "teacher/camera"})
+    try:
+        assert len(await count_frames(tracks["video"], 1.0)) > 5
+        answer = sub.remoteDescription.sdp
+        port = int(re.search(r"a=candidate:\S+ 1 udp \d+ 127\.0\.0\.1 (\d+)", answer).group(1))  # type: ignore[union-attr]
+        rng = random.Random(7)
+        garbage = [
+            b"\x00\x01\x00\x08\x21\x12\xa4\x42"
+            + bytes(12)
+            + b"\x00\x06\x00\x09ab",  # short attribute
+            b"\x00\x01\x00\x00\x21\x12\xa4\x42" + bytes(4),  # truncated STUN
+            b"\x80\xc8\x00\x06" + bytes(8),  # SR shorter than it says
+            b"\x90" + bytes(30),  # RTP with an extension running off the end
+        ]
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as attacker:
+            for index in range(2000):
+                data = garbage[index % 4] if index % 2 else rng.randbytes(rng.randint(1, 300))
+                attacker.sendto(data, ("127.0.0.1", port))
+                if index % 200 == 0:
+                    await asyncio.sleep(0.01)
+        frames = await count_frames(tracks["video"], 1.5)
+        assert len(frames) > 15, "video stopped after garbage datagrams"
+        assert sub.connectionState == "connected"
+    finally:
+        await pub.close()
+        await sub.close()
+
+
+async def test_too_many_tracks_are_refused(sfu: Sfu) -> None:
+    await sfu.join(grant("r", "greedy"))
+    pc = peer_connection()
+    for _ in range(9):
+        pc.addTransceiver("audio", direction="sendonly")
+    await pc.setLocalDescription(await pc.createOffer())
+    publish_map = {str(t.mid): Publication("microphone") for t in pc.getTransceivers()}
+    with pytest.raises(SignallingError) as refused:
+        await sfu.negotiate("r", "greedy", Offer(pc.localDescription.sdp, publish=publish_map))
+    assert refused.value.code == "too_many_tracks"
+    await pc.close()

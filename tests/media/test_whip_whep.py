@@ -7,35 +7,21 @@ import sys
 
 import httpx2
 import pytest
-from aiortc import RTCSessionDescription
+from aiortc import MediaStreamTrack, RTCPeerConnection
 
 from tests.media.conftest import MediaServer
-from tests.media.peers import count_frames, peer_connection, publish
+from tests.media.peers import count_frames, publish, whep_player
 
 pytestmark = pytest.mark.slow
 
 
 async def whep(
-    server: MediaServer, room: str, identity: str, query: str = ""
-) -> tuple[object, dict[str, object], str]:
-    pc = peer_connection()
-    tracks: dict[str, object] = {}
-    pc.on("track", lambda track: tracks.__setitem__(track.kind, track))
-    pc.addTransceiver("video", direction="recvonly")
-    pc.addTransceiver("audio", direction="recvonly")
-    await pc.setLocalDescription(await pc.createOffer())
-    async with httpx2.AsyncClient() as client:
-        answer = await client.post(
-            f"{server.url}/whep/{room}{query}",
-            content=pc.localDescription.sdp,
-            headers={
-                "Content-Type": "application/sdp",
-                "Authorization": f"Bearer {server.token(room, identity, publish=set())}",
-            },
-        )
+    server: MediaServer, room: str, identity: str
+) -> tuple[RTCPeerConnection, dict[str, MediaStreamTrack], str]:
+    token = server.token(room, identity, publish=set())
+    pc, tracks, answer = await whep_player(f"{server.url}/whep/{room}", token)
     assert answer.status_code == 201, answer.text
     assert answer.headers["content-type"].startswith("application/sdp")
-    await pc.setRemoteDescription(RTCSessionDescription(answer.text, "answer"))
     return pc, tracks, answer.headers["location"]
 
 
@@ -67,8 +53,8 @@ async def test_ffmpeg_whip_muxer_publishes_and_a_whep_player_decodes(
             if "video" in tracks:
                 break
             await asyncio.sleep(0.1)
-        video = await count_frames(tracks["video"], 3.0)  # type: ignore[arg-type]
-        audio = await count_frames(tracks["audio"], 1.0)  # type: ignore[arg-type]
+        video = await count_frames(tracks["video"], 3.0)
+        audio = await count_frames(tracks["audio"], 1.0)
         up = media_server.sfu.rooms["studio"].sources["encoder/camera"].layers["high"]
         down = media_server.sfu.rooms["studio"].participants["player"].downs_by_mid
         assert len(video) >= 45, (
@@ -79,7 +65,7 @@ async def test_ffmpeg_whip_muxer_publishes_and_a_whep_player_decodes(
         assert len(audio) >= 20
         up = media_server.sfu.rooms["studio"].sources["encoder/camera"].layers["high"]
         assert up.codec is not None and up.codec.name == "h264"
-        await pc.close()  # type: ignore[attr-defined]
+        await pc.close()
     finally:
         if process.returncode is None:
             process.kill()
@@ -151,5 +137,5 @@ async def test_whep_session_ends_with_delete_and_only_by_its_owner(
             assert again.status_code == 404
         assert "player" not in media_server.sfu.rooms["r"].participants
     finally:
-        await pc.close()  # type: ignore[attr-defined]
+        await pc.close()
         await teacher.close()

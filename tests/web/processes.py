@@ -75,3 +75,19 @@ def sanke_server(*args: str, env: dict[str, str], port: int) -> Iterator[list[st
             process.kill()
             output, _ = process.communicate()
         lines.extend(output.splitlines())
+
+
+@contextmanager
+def media_demo(data_dir: Path, secret: str) -> Iterator[tuple[str, dict[str, str]]]:
+    """``sanke demo`` with a known secret key and media candidates on loopback."""
+    from tests.conftest import free_port
+
+    port = free_port()
+    env = sanke_env(
+        SANKE_DATA_DIR=str(data_dir),
+        SANKE_PORT=str(port),
+        SANKE_SECRET_KEY=secret,
+        SANKE_MEDIA_LOOPBACK="1",
+    )
+    with sanke_server("demo", env=env, port=port):
+        yield f"http://127.0.0.1:{port}", env

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from rooms.media_grants import media_grant, media_token
-from tests.conftest import free_port, services_required
-from tests.web.processes import ROOT, sanke_env, sanke_server
+from tests.conftest import services_required
+from tests.web.processes import ROOT, media_demo
 from tests.web.test_pages_browser import CHROMIUM, CHROMIUM_ARGS
 from web.services import media_secret
 
@@ -36,15 +36,8 @@ SECRET = secrets.token_urlsafe(48)
 
 @pytest.fixture(scope="module")
 def media_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    env = sanke_env(
-        SANKE_DATA_DIR=str(tmp_path_factory.mktemp("media")),
-        SANKE_PORT=str(port),
-        SANKE_SECRET_KEY=SECRET,
-        SANKE_MEDIA_LOOPBACK="1",
-    )
-    with sanke_server("demo", env=env, port=port):
-        yield f"http://127.0.0.1:{port}"
+    with media_demo(tmp_path_factory.mktemp("media"), SECRET) as (url, _env):
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +49,9 @@ def media_browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=MEDIA_ARGS)
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=MEDIA_ARGS
+        )
         yield chromium
         chromium.close()
 
@@ -82,13 +77,18 @@ def wait_for_frames(page: Any, frames: int, seconds: float = 30) -> list[dict[st
     pytest.fail(f"no {frames} decoded frames within {seconds} s: {video}")
 
 
-def test_chromium_teacher_and_classroom_see_each_other(media_browser: object, media_url: str) -> None:
+def test_chromium_teacher_and_classroom_see_each_other(
+    media_browser: object, media_url: str
+) -> None:
     from playwright.sync_api import Browser, expect
 
     assert isinstance(media_browser, Browser)
     ARTIFACTS.mkdir(exist_ok=True)
     teacher = media_browser.new_page(viewport={"width": 1366, "height": 768})
-    teacher.goto(f"{media_url}/media/lab?publish=1#token={token('lesson-7', 'teacher-li', 'teacher', '李老师')}")
+    teacher.goto(
+        f"{media_url}/media/lab?publish=1#token="
+        + token("lesson-7", "teacher-li", "teacher", "李老师")
+    )
     expect(teacher.locator("#status")).to_have_text("已连接", timeout=20_000)
     classroom = media_browser.new_page(viewport={"width": 1366, "height": 768})
     classroom.goto(
@@ -108,6 +108,17 @@ def test_chromium_teacher_and_classroom_see_each_other(media_browser: object, me
     assert sorted(teacher_sees) == ["camera"]
     classroom.screenshot(path=ARTIFACTS / "media-lab-classroom-1366.png")
     teacher.screenshot(path=ARTIFACTS / "media-lab-teacher-1366.png")
+
+    # the classroom's network drops: the page rejoins by itself and video is back at once
+    at_teacher_before = max(s["framesDecoded"] for s in inbound_video(teacher))
+    classroom.evaluate("sanke.ws.close()")
+    expect(classroom.locator("#status")).to_have_text("网络中断，正在重连…", timeout=5_000)
+    expect(classroom.locator("#status")).to_have_text("已连接", timeout=15_000)
+    rejoined = time.monotonic()
+    wait_for_frames(classroom, 1, seconds=10)
+    back_after = time.monotonic() - rejoined
+    assert back_after < 2.0, f"video back {back_after:.2f} s after rejoining"
+    wait_for_frames(teacher, at_teacher_before + 30, seconds=15)  # the classroom is back too
     teacher.close()
     classroom.close()
 
@@ -118,6 +129,8 @@ def test_a_bad_token_shows_a_clear_chinese_message(media_browser: object, media_
     assert isinstance(media_browser, Browser)
     page = media_browser.new_page(viewport={"width": 1366, "height": 768})
     page.goto(f"{media_url}/media/lab#token=forged")
-    expect(page.locator("#message")).to_have_text("媒体令牌无效或已过期，请重新打开课堂页面。", timeout=10_000)
+    expect(page.locator("#message")).to_have_text(
+        "媒体令牌无效或已过期，请重新打开课堂页面。", timeout=10_000
+    )
     page.screenshot(path=ARTIFACTS / "media-lab-bad-token.png")
     page.close()
