@@ -30,6 +30,8 @@ from aiortc import sdp as aiortc_sdp
 from pylibsrtp._binding import ffi, lib
 
 from media.errors import NegotiationFailed
+
+__all__ = ["Connection", "NegotiationFailed", "use_loopback_candidates"]
 from media.rtp.header import OutboundTemplate
 
 logger = logging.getLogger(__name__)
@@ -153,7 +155,7 @@ class Connection:
             raise NegotiationFailed(f"the offer cannot be parsed: {exc}") from exc
         for transceiver in self.pc.getTransceivers():
             if transceiver.mid in send_mids:
-                transceiver.direction = "sendonly"
+                transceiver.direction = "sendrecv"  # the answer keeps what the offer allows
             self._disarm(transceiver)
         try:
             answer = await self.pc.createAnswer()

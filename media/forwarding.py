@@ -159,6 +159,7 @@ class DownTrack:
         self.preference = "auto"
         self.estimate_bps: float | None = None
         self.fraction_lost = 0.0
+        self.packets_lost = 0  # as the subscriber reports it
         self.rtt_ms: float | None = None
         self.packets = 0
         self.bytes = 0

@@ -26,6 +26,12 @@ from media.aiortc_tap import (
     MediaSection,
 )
 from media.errors import MalformedPacket, PermissionDenied, SignallingError
+from media.feedback import (
+    stats_events,
+    take_receiver_reports,
+    translate_sender_report,
+    upstream_feedback,
+)
 from media.forwarding import CodecInfo, DownTrack, UpTrack
 from media.grants import MediaGrant
 from media.layers import LayerNeed, choose_layer
@@ -48,7 +54,6 @@ TICK_S = 0.02
 REPORT_EVERY_MS = 1000.0
 STATS_EVERY_MS = 5000.0
 MAX_BAD_PACKETS = 1000
-PUBLISH_CAP_BPS = {"high": 2_500_000, "low": 600_000}
 
 Notify = Callable[[dict[str, Any]], None]
 Emit = Callable[[Event], None]
@@ -507,9 +512,9 @@ class Sfu:
         now = _now_ms()
         for item in items:
             if isinstance(item, rtcp.SenderReport):
-                self._sender_report(participant, item, now)
+                translate_sender_report(participant, item, now)
             elif isinstance(item, rtcp.ReceiverReport):
-                self._receiver_reports(participant, item.reports, now)
+                take_receiver_reports(participant, item.reports, now)
             elif isinstance(item, rtcp.Nack):
                 down = participant.downs_by_ssrc.get(item.media_ssrc)
                 if down is not None:
@@ -526,41 +531,6 @@ class Sfu:
                     down = participant.downs_by_ssrc.get(ssrc)
                     if down is not None:
                         down.estimate_bps = float(item.bitrate)
-
-    def _sender_report(
-        self, participant: Participant, report: rtcp.SenderReport, now_ms: float
-    ) -> None:
-        up = participant.ups_by_ssrc.get(report.ssrc)
-        if up is None:
-            return
-        up.last_sr = (report.ntp, report.rtp_timestamp, now_ms)
-        for down in up.downs:
-            if down.current is not up or up.ssrc is None:
-                continue
-            timestamp = down.rewriter.outgoing_timestamp(up.ssrc, report.rtp_timestamp)
-            if timestamp is None:
-                continue
-            down.sr_sent[(report.ntp >> 16) & 0xFFFFFFFF] = now_ms
-            if len(down.sr_sent) > 8:
-                down.sr_sent.pop(next(iter(down.sr_sent)))
-            # Same NTP time, the subscriber's timestamp: keeps lip sync (RFC 3550 §6.4.1).
-            down.sink.send(
-                rtcp.sender_report(
-                    rtcp.SenderReport(down.ssrc, report.ntp, timestamp, down.packets, down.bytes)
-                )
-            )
-
-    def _receiver_reports(
-        self, participant: Participant, blocks: tuple[rtcp.ReportBlock, ...], now_ms: float
-    ) -> None:
-        for block in blocks:
-            down = participant.downs_by_ssrc.get(block.ssrc)
-            if down is None:
-                continue
-            down.fraction_lost = block.fraction_lost / 256.0
-            sent_ms = down.sr_sent.get(block.lsr)
-            if block.lsr and sent_ms is not None:
-                down.rtt_ms = max(0.0, now_ms - sent_ms - block.dlsr * 1000.0 / 65536.0)
 
     def _request_keyframe(self, room: Room, up: UpTrack, now_ms: float) -> None:
         if up.kind != "video" or up.ssrc is None:
@@ -598,95 +568,15 @@ class Sfu:
                 ):
                     await self.leave(room.id, participant.identity, "lost")
                     continue
-                self._tick_participant(room, participant, now_ms, report)
+                for up in upstream_feedback(participant, now_ms, report):
+                    self._send_pli(room, up)
             if report:
                 for source in room.sources.values():
                     for down in list(source.downs):
                         self._choose(room, source, down, now_ms)
             if stats:
-                self._emit_stats(room, now_ms)
-
-    def _tick_participant(
-        self, room: Room, participant: Participant, now_ms: float, report: bool
-    ) -> None:
-        connection = participant.connection
-        if connection is None:
-            return
-        for up in participant.ups_by_mid.values():
-            if up.ssrc is None:
-                continue
-            our_ssrc = participant.rtcp_ssrc.get(up.id, 1)
-            again = up.nack.due(now_ms)
-            if again:
-                up.nacks_sent += 1
-                connection.send(rtcp.nack(our_ssrc, up.ssrc, again))
-            if up.keyframes.due(now_ms):
-                self._send_pli(room, up)
-            if report:
-                up.bitrate = up.stats.take_bitrate(now_ms) or up.bitrate * 0.5
-                lsr, dlsr = 0, 0
-                if up.last_sr is not None:
-                    lsr = (up.last_sr[0] >> 16) & 0xFFFFFFFF
-                    dlsr = int((now_ms - up.last_sr[2]) * 65.536)
-                packet = rtcp.receiver_report(
-                    rtcp.ReceiverReport(our_ssrc, (up.stats.report_block(up.ssrc, lsr, dlsr),))
-                )
-                if up.kind == "video":
-                    packet += rtcp.remb(
-                        our_ssrc, PUBLISH_CAP_BPS.get(up.layer, 2_500_000), [up.ssrc]
-                    )
-                connection.send(packet)
-
-    def _emit_stats(self, room: Room, now_ms: float) -> None:
-        at = datetime.now(UTC)
-        for participant in room.participants.values():
-            for up in participant.ups_by_mid.values():
-                stats = up.stats
-                self.emit(
-                    ev.TrackStats(
-                        at=at,
-                        room=room.id,
-                        identity=participant.identity,
-                        track=up.id,
-                        kind=up.kind,
-                        direction="inbound",
-                        bitrate=round(up.bitrate),
-                        packets=stats.packets,
-                        packets_lost=stats.lost,
-                        fraction_lost=0.0,
-                        jitter_ms=round(stats.jitter * 1000.0 / stats.clock_rate, 2),
-                        rtt_ms=None,
-                        freezes=stats.freezes,
-                        plis=up.keyframes.sent,
-                        nacks=up.nacks_sent,
-                        layer=up.layer,
-                    )
-                )
-            for down in participant.downs_by_mid.values():
-                if down.current is None:
-                    continue
-                bitrate = down.window_bytes * 8000.0 / STATS_EVERY_MS
-                down.window_bytes = 0
-                self.emit(
-                    ev.TrackStats(
-                        at=at,
-                        room=room.id,
-                        identity=participant.identity,
-                        track=down.current.id,
-                        kind=down.kind,
-                        direction="outbound",
-                        bitrate=round(bitrate),
-                        packets=down.packets,
-                        packets_lost=0,
-                        fraction_lost=round(down.fraction_lost, 4),
-                        jitter_ms=0.0,
-                        rtt_ms=down.rtt_ms,
-                        freezes=0,
-                        plis=down.plis,
-                        nacks=down.nacks,
-                        layer=down.current.layer,
-                    )
-                )
+                for event in stats_events(room, now_ms, STATS_EVERY_MS):
+                    self.emit(event)
 
     # --- notifications -------------------------------------------------------------
 

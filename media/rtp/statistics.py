@@ -21,6 +21,7 @@ class ReceiveStatistics:
         self.freezes = 0
         self.freeze_ms = 0.0
         self.jitter = 0.0  # clock units
+        self.recent_fraction_lost = 0.0  # over the last report interval
         self._base_seq: int | None = None
         self._cycles = 0
         self._max_seq = 0
@@ -89,6 +90,7 @@ class ReceiveStatistics:
         fraction = 0
         if expected_interval > 0 and lost_interval > 0:
             fraction = min(255, (lost_interval << 8) // expected_interval)
+        self.recent_fraction_lost = fraction / 256.0
         return ReportBlock(
             ssrc=ssrc,
             fraction_lost=fraction,

@@ -221,3 +221,38 @@ def test_muted_source_forwards_nothing() -> None:
     up.muted = True
     feed(up, 1, 0, KEY)
     assert sink.packets == []
+
+
+def test_sender_reports_are_translated_per_subscriber_for_lip_sync() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from media.feedback import take_receiver_reports, translate_sender_report
+    from media.grants import MediaGrant
+    from media.room import Participant
+    from media.rtp import rtcp
+
+    up, down, sink = make_pair()
+    down.switch_to(up)
+    feed(up, 100, 90_000, KEY)  # out timestamp 0 (first_timestamp), seq 50
+    grant = MediaGrant(
+        "r",
+        "a",
+        "teacher",
+        frozenset({"camera"}),
+        True,
+        False,
+        datetime.now(UTC) + timedelta(hours=1),
+    )
+    publisher = Participant("a", grant)
+    publisher.ups_by_ssrc[9] = up
+    ntp = (3_900_000_000 << 32) | (1 << 31)
+    translate_sender_report(publisher, rtcp.SenderReport(9, ntp, 93_000, 10, 1000), now_ms=50.0)
+    (sr,) = rtcp.parse_rtcp(sink.packets[-1])
+    assert isinstance(sr, rtcp.SenderReport)
+    assert (sr.ssrc, sr.ntp, sr.rtp_timestamp) == (1111, ntp, 3_000)
+    subscriber = Participant("b", grant)
+    subscriber.downs_by_ssrc[1111] = down
+    block = rtcp.ReportBlock(1111, 64, 3, 51, 10, (ntp >> 16) & 0xFFFFFFFF, 65536 // 100)
+    take_receiver_reports(subscriber, (block,), now_ms=80.0)
+    assert down.fraction_lost == 0.25 and down.packets_lost == 3
+    assert down.rtt_ms is not None and abs(down.rtt_ms - 20.0) < 0.5
