@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from media.layers import Layer
+from media.layers import Layer, LayerState
 from media.rtp.cache import CachedPacket, PacketCache
 from media.rtp.header import (
     ExtensionIds,
@@ -93,10 +93,9 @@ class UpTrack:
         sequence = header.sequence
         payload: bytes | memoryview = memoryview(data)[header.payload_start : header.payload_end]
         if payload_type in self.rtx_types:
-            try:
-                sequence, unwrapped = unwrap_rtx(payload)
-            except ValueError:
-                return []
+            if len(payload) <= 2:
+                return []  # RTX padding: a bandwidth probe, nothing to forward
+            sequence, unwrapped = unwrap_rtx(payload)
             payload, payload_type = unwrapped, self.rtx_types[payload_type]
         else:
             self.ssrc = header.ssrc
@@ -168,6 +167,10 @@ class DownTrack:
         self.retransmitted = 0
         self.plis = 0
         self.paused = False
+        self.layer_state = LayerState()
+        self.sent_bps = 0.0  # over the last report interval
+        self._rate_bytes = 0
+        self._rate_since_ms: float | None = None
         self._rtx_sequence = first_sequence ^ 0x5A5A
         self.sr_sent: dict[int, float] = {}  # middle 32 bits of NTP -> time sent (ms)
 
@@ -242,6 +245,14 @@ class DownTrack:
             self.packets += 1
             self.bytes += len(packet.payload)
             self.window_bytes += len(template.data)
+            self._rate_bytes += len(template.data)
+
+    def measure_rate(self, now_ms: float) -> None:
+        """Update ``sent_bps`` from what was sent since the last call."""
+        if self._rate_since_ms is not None and now_ms > self._rate_since_ms:
+            self.sent_bps = self._rate_bytes * 8000.0 / (now_ms - self._rate_since_ms)
+        self._rate_since_ms = now_ms
+        self._rate_bytes = 0
 
     def retransmit(self, out_sequences: list[int], now_ms: float) -> int:
         """Answer a subscriber's NACK from the publisher's cache; returns packets resent."""

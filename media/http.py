@@ -151,6 +151,7 @@ class MediaHttp:
         except SignallingError:
             await self.sfu.leave(grant.room, grant.identity)
             raise
+        self._forget_ended_sessions()
         resource = secrets.token_urlsafe(12)
         self.sessions[resource] = (grant.room, grant.identity)
         location = f"{request.url.path.rstrip('/')}/{resource}"
@@ -160,6 +161,13 @@ class MediaHttp:
             media_type=SDP,
             headers={"Location": location, "ETag": f'"{resource}"'},
         )
+
+    def _forget_ended_sessions(self) -> None:
+        """Drop WHIP/WHEP resources whose participant has gone (lost, replaced, left)."""
+        for resource, (room_id, identity) in list(self.sessions.items()):
+            room = self.sfu.rooms.get(room_id)
+            if room is None or identity not in room.participants:
+                del self.sessions[resource]
 
     async def end_session(self, request: Request) -> Response:
         room = request.path_params["room"]

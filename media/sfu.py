@@ -34,7 +34,7 @@ from media.feedback import (
 )
 from media.forwarding import CodecInfo, DownTrack, UpTrack
 from media.grants import MediaGrant
-from media.layers import LayerNeed, choose_layer
+from media.layers import LayerNeed, LayerState, choose_layer
 from media.room import (
     AWAY_GRACE_MS,
     MAX_PUBLICATIONS,
@@ -390,6 +390,7 @@ class Sfu:
         if down is None:
             raise SignallingError("bad_message", f"mid {mid} is not a subscription")
         down.preference = preference
+        down.layer_state = LayerState()
         source = room.sources.get(down.source_id or "")
         if source is not None:
             self._choose(room, source, down, _now_ms())
@@ -451,10 +452,20 @@ class Sfu:
         if source.kind == "audio":
             target: UpTrack | None = layers[0]
         else:
-            need = LayerNeed(down.estimate_bps, down.fraction_lost, down.preference)
+            subscriber = room.participants.get(down.subscriber)
+            need = LayerNeed(
+                down.estimate_bps,
+                down.fraction_lost,
+                down.preference,
+                sent_bps=subscriber.sent_bps if subscriber else down.sent_bps,
+            )
             current = down.target or down.current
             chosen = choose_layer(
-                [u.layer_info() for u in layers], need, current.id if current else None
+                [u.layer_info() for u in layers],
+                need,
+                current.id if current else None,
+                down.layer_state,
+                now_ms,
             )
             target = next((u for u in layers if u.id == chosen), None)
         if down.switch_to(target) and target is not None:
@@ -571,6 +582,13 @@ class Sfu:
                 for up in upstream_feedback(participant, now_ms, report):
                     self._send_pli(room, up)
             if report:
+                for participant in room.participants.values():
+                    for down in participant.downs_by_mid.values():
+                        down.measure_rate(now_ms)
+                    # one REMB covers the whole connection: compare it with all it gets
+                    participant.sent_bps = sum(
+                        d.sent_bps for d in participant.downs_by_mid.values()
+                    )
                 for source in room.sources.values():
                     for down in list(source.downs):
                         self._choose(room, source, down, now_ms)

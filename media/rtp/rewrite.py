@@ -86,11 +86,13 @@ class StreamRewriter:
         segment = self._segments[-1]
         if segment.source != source:
             return None
-        if sequence != segment.first_in and not seq_newer(sequence, segment.first_in):
-            return None
+        # serial-number comparisons inlined: this runs once per packet per subscriber
+        if ((sequence - segment.first_in) & 0xFFFF) >= 0x8000:
+            return None  # older than the switch point
         out_seq = (sequence + segment.seq_offset) & 0xFFFF
         out_ts = (timestamp + segment.ts_offset) & 0xFFFFFFFF
-        if seq_newer(out_seq, self._last_out_seq):
+        ahead = (out_seq - self._last_out_seq) & 0xFFFF
+        if 0 < ahead < 0x8000:
             self._last_out_seq = out_seq
             self._last_out_ts = out_ts
             self._last_out_ms = now_ms

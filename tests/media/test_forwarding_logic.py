@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from media.forwarding import CodecInfo, DownTrack, UpTrack
-from media.layers import Layer, LayerNeed, choose_layer
+from media.layers import Layer, LayerNeed, LayerState, choose_layer
 from media.rtp.cache import CachedPacket, PacketCache
 from media.rtp.header import ExtensionIds, OutboundTemplate, parse_rtp
 from media.rtp.keyframe_requests import KeyframeRequests
@@ -125,16 +125,57 @@ def test_statistics_loss_jitter_and_freezes() -> None:
     assert stats.take_bitrate(40 * 33.0 + 600) > 0
 
 
-def test_layer_choice_prefers_audio_and_has_hysteresis() -> None:
+def test_layers_start_low_then_probe_up_and_back_off_on_congestion() -> None:
+    high, low = Layer("h", "high", 1_500_000), Layer("l", "low", 300_000)
+    layers = [high, low]
+    state = LayerState()
+    clean = LayerNeed(None, 0.0)
+    assert choose_layer(layers, clean, None, state, 0) == "l"  # a new subscriber starts low
+    assert choose_layer(layers, LayerNeed(450_000, 0.0, sent_bps=300_000), "l", state, 1000) == "l"
+    # no congestion after two seconds: try the high layer (its REMB cannot show the room)
+    assert choose_layer(layers, LayerNeed(450_000, 0.0, sent_bps=300_000), "l", state, 2000) == "h"
+    # the estimate lags during the grace period; no panic
+    assert (
+        choose_layer(layers, LayerNeed(500_000, 0.0, sent_bps=1_500_000), "h", state, 4000) == "h"
+    )
+    # past the grace period it still reports less than it gets: overuse, back down
+    assert (
+        choose_layer(layers, LayerNeed(900_000, 0.0, sent_bps=1_500_000), "h", state, 5500) == "l"
+    )
+    assert state.backoff_ms == 8000 and state.retry_at_ms == 13_500
+    assert (
+        choose_layer(layers, LayerNeed(600_000, 0.0, sent_bps=300_000), "l", state, 10_000) == "l"
+    )
+    assert (
+        choose_layer(layers, LayerNeed(600_000, 0.0, sent_bps=300_000), "l", state, 13_500) == "h"
+    )
+    # the estimate keeps up this time: the high layer stays
+    steady = LayerNeed(1_800_000, 0.0, sent_bps=1_500_000)
+    assert choose_layer(layers, steady, "h", state, 20_000) == "h"
+
+
+def test_layers_heavy_loss_and_collapse_put_audio_first() -> None:
     layers = [Layer("h", "high", 1_500_000), Layer("l", "low", 300_000)]
-    assert choose_layer(layers, LayerNeed(None, 0.0), None) == "l"  # no feedback yet: start low
-    assert choose_layer(layers, LayerNeed(3_000_000, 0.0), "l") == "h"
-    assert choose_layer(layers, LayerNeed(1_700_000, 0.0), "l") == "l"  # not 25 % headroom
-    assert choose_layer(layers, LayerNeed(1_600_000, 0.0), "h") == "h"  # keeps what fits
-    assert choose_layer(layers, LayerNeed(3_000_000, 0.3), "h") == "l"  # heavy loss
-    assert choose_layer(layers, LayerNeed(150_000, 0.0), "l") is None  # audio only
-    assert choose_layer(layers, LayerNeed(3_000_000, 0.0, "low"), "h") == "l"
-    assert choose_layer(layers, LayerNeed(100_000, 0.0, "high"), None) == "h"
+    state = LayerState(retry_at_ms=0.0)
+    assert (
+        choose_layer(layers, LayerNeed(3_000_000, 0.3, sent_bps=1_500_000), "h", state, 10_000)
+        == "l"
+    )
+    assert (
+        choose_layer(layers, LayerNeed(150_000, 0.0, sent_bps=300_000), "l", state, 20_000) is None
+    )
+    # paused video comes back (low first) when the link recovers and the backoff has passed
+    assert choose_layer(layers, LayerNeed(None, 0.0), None, state, state.retry_at_ms or 0) == "l"
+
+
+def test_layer_preferences_override_the_policy() -> None:
+    layers = [Layer("h", "high", 1_500_000), Layer("l", "low", 300_000)]
+    assert choose_layer(layers, LayerNeed(100_000, 0.0, "high"), None, LayerState(), 0) == "h"
+    state = LayerState(retry_at_ms=0.0)
+    assert (
+        choose_layer(layers, LayerNeed(9_000_000, 0.0, "low", sent_bps=300_000), "l", state, 9000)
+        == "l"
+    )
 
 
 class Recorder:

@@ -101,6 +101,15 @@ def test_chromium_teacher_and_classroom_see_each_other(
     at_classroom = wait_for_frames(classroom, 60)
     at_teacher = wait_for_frames(teacher, 60)  # the classroom camera reaches the teacher
     assert any(s["frameWidth"] > 0 for s in at_classroom + at_teacher)
+    # it starts on the low layer; Chromium's REMB shows room for the high one
+    deadline = time.monotonic() + 20
+    widths: list[int] = []
+    while time.monotonic() < deadline:
+        widths = [s["frameWidth"] for s in inbound_video(classroom)]
+        if 640 in widths:
+            break
+        classroom.wait_for_timeout(500)
+    assert 640 in widths, f"still {widths} after 20 s"
     # the classroom's microphone is not granted until it is called on, and it says so
     expect(classroom.locator("#info")).to_have_text("麦克风将在老师点名发言时开启。")
     assert classroom.locator("#message").inner_text() == ""
