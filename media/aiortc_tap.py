@@ -252,7 +252,25 @@ class Connection:
             view[offset] = send_time >> 16
             view[offset + 1] = (send_time >> 8) & 0xFF
             view[offset + 2] = send_time & 0xFF
-        return self._protect_and_send(size, rtcp=False)
+        # _protect_and_send inlined: this is the SFU's innermost loop
+        length = self._length
+        length[0] = size
+        if lib.srtp_protect(self._srtp, self._cdata, length) != 0:
+            self.send_errors += 1
+            return False
+        pair = self._nominated.get(1)
+        if pair is None:
+            return False
+        if pair is not self._pair:
+            self._use_pair(pair)
+        try:
+            self._sendto(view[: length[0]], self._addr)
+        except OSError:
+            self.send_errors += 1
+            return False
+        self.sent_packets += 1
+        self.sent_bytes += length[0]
+        return True
 
     def _protect_and_send(self, size: int, *, rtcp: bool) -> bool:
         # pylibsrtp's Session.protect allocates and copies on every call; this calls

@@ -120,7 +120,7 @@ class UpTrack:
         return to_nack
 
     def forward(self, packet: CachedPacket, keyframe: bool, now_ms: float) -> None:
-        templates: dict[ExtensionIds, OutboundTemplate] = {}
+        templates: dict[tuple[int, int], OutboundTemplate] = {}
         send_time = abs_send_time(now_ms)
         for down in list(self.downs):
             down.deliver(self, packet, keyframe, templates, send_time, now_ms)
@@ -150,6 +150,7 @@ class DownTrack:
         self.rtx_ssrc = rtx_ssrc
         self.payload_types = payload_types
         self.ids = ids
+        self.ids_key = (ids.abs_send_time, ids.audio_level)
         self.sink = sink
         self.rewriter = StreamRewriter(first_sequence, first_timestamp)
         self.current: UpTrack | None = None
@@ -216,7 +217,7 @@ class DownTrack:
         up: UpTrack,
         packet: CachedPacket,
         keyframe: bool,
-        templates: dict[ExtensionIds, OutboundTemplate],
+        templates: dict[tuple[int, int], OutboundTemplate],
         send_time: int,
         now_ms: float,
     ) -> None:
@@ -237,15 +238,16 @@ class DownTrack:
         numbers = self.rewriter.rewrite(up.ssrc, packet.sequence, packet.timestamp, now_ms)
         if numbers is None:
             return
-        template = templates.get(self.ids)
+        template = templates.get(self.ids_key)  # a tuple key: hashed in C, once per send
         if template is None:
             template = OutboundTemplate(packet.payload, packet.marker, self.ids, packet.audio_level)
-            templates[self.ids] = template
+            templates[self.ids_key] = template
         if self.sink.send_rtp(template, types[0], numbers[0], numbers[1], self.ssrc, send_time):
+            size = len(template.data)
             self.packets += 1
-            self.bytes += len(packet.payload)
-            self.window_bytes += len(template.data)
-            self._rate_bytes += len(template.data)
+            self.bytes += size
+            self.window_bytes += size
+            self._rate_bytes += size
 
     def measure_rate(self, now_ms: float) -> None:
         """Update ``sent_bps`` from what was sent since the last call."""

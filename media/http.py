@@ -217,13 +217,18 @@ class MediaHttp:
 
         writer_task = asyncio.get_running_loop().create_task(writer())
         grant: MediaGrant | None = None
+        session = 0
         try:
             grant = await self._ws_join(websocket, notify)
             if grant is None:
                 return
+            session = self.sfu.participant(grant.room, grant.identity).session
             errors = 0
             while True:
                 raw = await websocket.receive_text()
+                if not self._current(grant, session):
+                    notify(error_message("replaced", "this page joined again elsewhere; goodbye"))
+                    return
                 try:
                     if await self._ws_command(grant, raw, notify):
                         return
@@ -238,7 +243,7 @@ class MediaHttp:
         finally:
             if grant is not None:
                 self.sfu.detach_notify(grant.room, grant.identity, notify)
-                self._mark_away(grant)
+                self._mark_away(grant, session)
             await outgoing.put(None)
             await asyncio.gather(writer_task, return_exceptions=True)
             try:
@@ -311,11 +316,17 @@ class MediaHttp:
             raise SignallingError("bad_message", "already joined")
         return False
 
-    def _mark_away(self, grant: MediaGrant) -> None:
+    def _current(self, grant: MediaGrant, session: int) -> bool:
         room = self.sfu.rooms.get(grant.room)
         participant = room.participants.get(grant.identity) if room else None
-        if participant is not None and participant.away_since_ms is None:
-            participant.away_since_ms = time.monotonic() * 1000.0
+        return participant is not None and participant.session == session
+
+    def _mark_away(self, grant: MediaGrant, session: int) -> None:
+        """The page's socket is gone; unless a newer session took over, start the grace."""
+        if self._current(grant, session):
+            participant = self.sfu.participant(grant.room, grant.identity)
+            if participant.away_since_ms is None:
+                participant.away_since_ms = time.monotonic() * 1000.0
 
 
 def _http_error(exc: GrantInvalid | SignallingError) -> Response:

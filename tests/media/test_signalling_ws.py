@@ -239,3 +239,23 @@ def test_signalling_parser_fuzz(raw: str | bytes) -> None:
         parse_message(raw)
     except SignallingError as exc:
         assert exc.code and exc.message
+
+
+async def test_a_newer_session_replaces_the_old_page(media_server: MediaServer) -> None:
+    token = media_server.token("r", "teacher")
+    old, _ = await join(media_server, token)
+    new, joined = await join(media_server, token)
+    assert joined["type"] == "joined"
+    try:
+        await old.send({"type": "ping"})
+        assert (await old.expect("error"))["code"] == "replaced"
+        await old.ws.close()
+        await asyncio.sleep(0.3)
+        participant = media_server.sfu.participant("r", "teacher")
+        assert participant.away_since_ms is None  # the old socket closing does not evict the new
+        await new.send({"type": "ping"})
+        await new.expect("pong")
+    finally:
+        for page in (old, new):
+            await page.pc.close()
+            await page.ws.close()
