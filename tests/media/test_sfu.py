@@ -270,3 +270,24 @@ async def test_too_many_tracks_are_refused(sfu: Sfu) -> None:
         await sfu.negotiate("r", "greedy", Offer(pc.localDescription.sdp, publish=publish_map))
     assert refused.value.code == "too_many_tracks"
     await pc.close()
+
+
+async def test_classrooms_get_the_teacher_back_after_the_teacher_reconnects(sfu: Sfu) -> None:
+    """The teacher's browser reloads: a new connection, new SSRCs; classrooms keep theirs."""
+    first = await publish(sfu, "r", "teacher", audio=False)
+    sub, tracks = await subscribe(sfu, "r", "class1", {"video": "teacher/camera"})
+    try:
+        before = await count_frames(tracks["video"], 1.5)
+        assert len(before) > 10
+        await first.close()
+        await asyncio.sleep(0.5)
+        second = await publish(sfu, "r", "teacher", audio=False)  # same identity, rejoins
+        try:
+            after = await count_frames(tracks["video"], 2.0)
+            assert len(after) > 15, f"{len(after)} frames after the teacher came back"
+            pts = [f.pts for f in before + after]  # type: ignore[attr-defined]
+            assert pts == sorted(pts), "timestamps went backwards across the switch"
+        finally:
+            await second.close()
+    finally:
+        await sub.close()
