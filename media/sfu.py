@@ -209,11 +209,18 @@ class Sfu:
         if not offer_sections(offer.sdp):
             raise SignallingError("bad_sdp", "the offer has no audio or video m-section")
         session = participant.session
+        created = participant.connection is None
         if participant.connection is None:
             participant.connection = self._connect(room, participant)
         connection = participant.connection
         send_mids = set(offer.subscribe) | set(participant.downs_by_mid)
-        answer = await connection.answer(offer.sdp, send_mids)
+        try:
+            answer = await connection.answer(offer.sdp, send_mids)
+        except SignallingError:
+            if created and participant.connection is connection:
+                participant.connection = None  # a refused first offer leaves nothing behind
+                await connection.close()
+            raise
         if participant.session != session or room.participants.get(identity) is not participant:
             raise SignallingError("replaced", "this session was replaced by a newer one")
         sections = {section.mid: section for section in connection.sections()}

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from aiortc import RTCSessionDescription
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -259,3 +259,84 @@ async def test_a_newer_session_replaces_the_old_page(media_server: MediaServer) 
         for page in (old, new):
             await page.pc.close()
             await page.ws.close()
+
+
+_SDP_LINES = st.sampled_from(
+    [
+        "m=video 9 UDP/TLS/RTP/SAVPF 96",
+        "m=audio 9 UDP/TLS/RTP/SAVPF 111",
+        "m=application 9 UDP/DTLS/SCTP webrtc-datachannel",
+        "a=mid:0",
+        "a=mid:",
+        "a=sendonly",
+        "a=recvonly",
+        "a=rtpmap:96 VP8/90000",
+        "a=rtpmap:111 opus/48000/2",
+        "a=fmtp:96 apt=",
+        "a=ssrc-group:FID 1",
+        "a=ssrc:x cname:y",
+        "a=fingerprint:sha-256 00",
+        "a=setup:holdconn",
+        "a=ice-ufrag:",
+        "a=candidate:1 1 udp 1 127.0.0.1 notaport typ host",
+        "a=extmap:99 urn:x",
+        "c=IN IP4 0.0.0.0",
+        "a=group:BUNDLE 0 1 2",
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    kind=st.sampled_from(["offer", "subscribe", "unsubscribe", "layer", "mute", "ping", "leave"]),
+    lines=st.lists(_SDP_LINES, max_size=12),
+    mid=st.one_of(st.sampled_from(["0", "1", "2"]), st.text(max_size=40)),
+    value=st.one_of(
+        st.text(max_size=20), st.sampled_from(["camera", "microphone", "high", "r/x/camera"])
+    ),
+)
+def test_signalling_handler_fuzz(kind: str, lines: list[str], mid: str, value: str) -> None:
+    """Whatever a page sends after joining, the handler answers with a SignallingError or acts."""
+    from datetime import UTC, datetime, timedelta
+
+    from media.grants import MediaGrant
+    from media.http import MediaHttp
+    from media.sfu import Sfu
+
+    async def run() -> None:
+        sfu = Sfu()
+        http = MediaHttp(sfu, "k" * 40)
+        grant = MediaGrant(
+            "room",
+            "page",
+            "teacher",
+            frozenset({"camera", "microphone"}),
+            True,
+            False,
+            datetime.now(UTC) + timedelta(minutes=5),
+        )
+        await sfu.join(grant)
+        message: dict[str, Any] = {
+            "type": kind,
+            "mid": mid,
+            "track": value,
+            "layer": value,
+            "source": value,
+            "muted": True,
+        }
+        if kind == "offer":
+            message = {
+                "type": "offer",
+                "sdp": "v=0\r\n" + "\r\n".join(lines) + "\r\n",
+                "publish": {mid: {"source": value}} if value in ("camera", "microphone") else {},
+                "subscribe": {mid: value} if value.count("/") else {},
+            }
+        try:
+            await http._ws_command(grant, json.dumps(message), lambda m: None)
+            event("acted")
+        except SignallingError as exc:
+            event(f"refused: {exc.code}")
+        finally:
+            await sfu.stop()
+
+    asyncio.run(run())
