@@ -162,3 +162,13 @@ async def whep_player(
     if answer.status_code == 201:
         await pc.setRemoteDescription(RTCSessionDescription(answer.text, "answer"))
     return pc, tracks, answer
+
+
+async def wait_for_tracks(
+    tracks: dict[str, MediaStreamTrack], *kinds: str, seconds: float = 5.0
+) -> None:
+    """Until the peer's ``track`` events have delivered these kinds (bounded)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while not all(kind in tracks for kind in kinds) and loop.time() < deadline:
+        await asyncio.sleep(0.02)

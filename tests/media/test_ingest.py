@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aioice.ice
 import av
 import numpy as np
 import pytest
 import uvicorn
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -29,7 +28,8 @@ from starlette.routing import Route
 
 from media.errors import PublishError, SourceError, UnsupportedCodec
 from media.ingest import ingest
-from tests.conftest import free_port
+from tests.conftest import free_port, services_required
+from tests.media.peers import peer_connection
 
 FFMPEG = shutil.which("ffmpeg")
 TOKEN = "secret-room-token"
@@ -39,13 +39,14 @@ FPS = 30
 GOP = 30
 TONE = 440.0
 
-pytestmark = pytest.mark.skipif(FFMPEG is None, reason="needs the ffmpeg CLI")
-
 
 @pytest.fixture(autouse=True)
-def loopback_candidates(monkeypatch: pytest.MonkeyPatch) -> None:
-    # aioice leaves 127.0.0.1 out of host candidates; the tests talk over loopback only.
-    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
+def ffmpeg_cli() -> None:
+    """The tests make their sources with the ffmpeg CLI (`.ci/run` installs it)."""
+    if FFMPEG is None:
+        if services_required():
+            pytest.fail("the ffmpeg CLI is not installed and SANKE_REQUIRE_SERVICES=1")
+        pytest.skip("needs the ffmpeg CLI")
 
 
 def ffmpeg(*args: str) -> None:
@@ -148,7 +149,7 @@ class WhipServer:
             return Response("bad token", 401)
         if request.headers.get("content-type") != "application/sdp":
             return Response("offer must be application/sdp", 415)
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        pc = peer_connection()  # host candidates on loopback (tests.media.peers)
         session = Session(pc)
         pc.on("track", session.on_track)
         await pc.setRemoteDescription(

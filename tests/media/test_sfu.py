@@ -17,6 +17,7 @@ from tests.media.peers import (
     peer_connection,
     publish,
     subscribe,
+    wait_for_tracks,
 )
 
 pytestmark = pytest.mark.slow
@@ -95,10 +96,7 @@ async def test_five_percent_loss_each_way_is_repaired_without_freezes(up: bool, 
     pub = await publish(sfu, "r", "teacher", audio=False, video=MovingVideo(640, 360))
     sub, tracks = await subscribe(sfu, "r", "class1", {"video": "teacher/camera"})
     try:
-        for _ in range(50):
-            if "video" in tracks:
-                break
-            await asyncio.sleep(0.1)
+        await wait_for_tracks(tracks, "video")
         arrivals: list[float] = []
         loop = asyncio.get_running_loop()
         end = loop.time() + 6.0
@@ -140,10 +138,7 @@ async def test_a_subscriber_back_after_a_drop_gets_video_within_a_second(sfu: Sf
         assert "class1" in sfu.rooms["r"].participants  # kept for 10 s
         started = asyncio.get_running_loop().time()
         sub, tracks = await subscribe(sfu, "r", "class1", {"video": "teacher/camera"})
-        for _ in range(100):
-            if "video" in tracks:
-                break
-            await asyncio.sleep(0.02)
+        await wait_for_tracks(tracks, "video")
         await asyncio.wait_for(tracks["video"].recv(), 2.0)
         elapsed = asyncio.get_running_loop().time() - started
         assert elapsed < 1.0, f"first frame {elapsed:.2f} s after rejoining"
@@ -169,10 +164,7 @@ async def test_subscriber_switches_layers_on_keyframes(sfu: Sfu) -> None:
     assert sorted(sfu.rooms["r"].sources["teacher/camera"].layers) == ["high", "low"]
     sub, tracks = await subscribe(sfu, "r", "class1", {"video": "teacher/camera"})
     try:
-        for _ in range(50):
-            if "video" in tracks:
-                break
-            await asyncio.sleep(0.1)
+        await wait_for_tracks(tracks, "video")
         widths = [f.width for f in await count_frames(tracks["video"], 1.5)]  # type: ignore[attr-defined]
         assert widths and widths[-1] == 160  # no bandwidth feedback yet: the low layer
         mid = next(iter(sfu.rooms["r"].participants["class1"].downs_by_mid))

@@ -17,7 +17,7 @@ from media.errors import SignallingError
 from media.grants import MediaGrant
 from media.signalling import parse_message
 from tests.media.conftest import MediaServer
-from tests.media.peers import MovingVideo, count_frames, peer_connection
+from tests.media.peers import MovingVideo, count_frames, peer_connection, wait_for_tracks
 
 pytestmark = pytest.mark.slow
 
@@ -96,10 +96,7 @@ async def test_teacher_publishes_and_a_classroom_subscribes_over_websocket(
         classroom.pc.addTransceiver("video", direction="recvonly")
         reply = await classroom.negotiate(subscribe={"0": "teacher/camera"})
         assert reply["type"] == "answer"
-        for _ in range(50):
-            if "video" in classroom.tracks:
-                break
-            await asyncio.sleep(0.1)
+        await wait_for_tracks(classroom.tracks, "video")
         frames = await count_frames(classroom.tracks["video"], 2.0)
         assert len(frames) >= 20
         # the inspector is hidden: nobody sees it in the participant list

@@ -10,7 +10,7 @@ import pytest
 from aiortc import MediaStreamTrack, RTCPeerConnection
 
 from tests.media.conftest import MediaServer
-from tests.media.peers import count_frames, publish, whep_player
+from tests.media.peers import count_frames, publish, wait_for_tracks, whep_player
 
 pytestmark = pytest.mark.slow
 
@@ -49,10 +49,7 @@ async def test_ffmpeg_whip_muxer_publishes_and_a_whep_player_decodes(
             _, err = await process.communicate()
             pytest.fail(f"FFmpeg never published: {err.decode()[-2000:]}")
         pc, tracks, _location = await whep(media_server, "studio", "player")
-        for _ in range(50):
-            if "video" in tracks:
-                break
-            await asyncio.sleep(0.1)
+        await wait_for_tracks(tracks, "video")
         video = await count_frames(tracks["video"], 3.0)
         audio = await count_frames(tracks["audio"], 1.0)
         up = media_server.sfu.rooms["studio"].sources["encoder/camera"].layers["high"]

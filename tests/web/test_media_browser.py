@@ -8,19 +8,16 @@ The test reads ``getStats()`` in each page and asserts decoded frames.
 from __future__ import annotations
 
 import secrets
-import shutil
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from rooms.media_grants import media_grant, media_token
-from tests.conftest import services_required
 from tests.web.processes import ROOT, media_demo
-from tests.web.test_pages_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.web.test_pages_browser import CHROMIUM_ARGS, launch_chromium
 from web.services import media_secret
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -42,18 +39,7 @@ def media_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def media_browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
-        if services_required():
-            pytest.fail("Chromium is not installed at /usr/bin/chromium")
-        pytest.skip("Chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=MEDIA_ARGS
-        )
-        yield chromium
-        chromium.close()
+    yield from launch_chromium(MEDIA_ARGS)
 
 
 def token(room: str, identity: str, role: str, name: str) -> str:

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from rooms.media_grants import media_grant, media_token
-from tests.media.peers import count_frames, whep_player
+from tests.media.peers import count_frames, wait_for_tracks, whep_player
 from tests.web.processes import SANKE, media_demo, run_sanke
 from web.services import media_secret
 
@@ -115,10 +115,7 @@ async def test_ingest_a_classroom_encoder_into_a_room(
     player, tracks, answer = await whep_player(f"{url}/media/whep/ingest-1", viewer, attempts=60)
     try:
         assert answer.status_code == 201, answer.text
-        for _ in range(50):
-            if "video" in tracks and "audio" in tracks:
-                break
-            await asyncio.sleep(0.1)
+        await wait_for_tracks(tracks, "video", "audio")
         video = await count_frames(tracks["video"], 2.5)
         audio = await count_frames(tracks["audio"], 0.5)
         assert len(video) >= 30 and video[-1].width == 320  # type: ignore[attr-defined]

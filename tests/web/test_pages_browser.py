@@ -43,8 +43,8 @@ def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+def launch_chromium(args: list[str]) -> Iterator[object]:
+    """Debian's Chromium, headless; a missing browser fails when CI requires it."""
     if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
         if services_required():
             pytest.fail("Chromium is not installed at /usr/bin/chromium")
@@ -52,11 +52,14 @@ def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    yield from launch_chromium(CHROMIUM_ARGS)
 
 
 def sign_in(page: Any, demo_url: str, username: str) -> None:
