@@ -32,7 +32,7 @@ from pylibsrtp._binding import ffi, lib
 from media.errors import NegotiationFailed
 
 __all__ = ["Connection", "NegotiationFailed", "use_loopback_candidates"]
-from media.rtp.header import OutboundTemplate
+from media.rtp.header import OutboundTemplate, is_rtcp
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,6 @@ AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
 
 MAX_PACKET = 1400  # leaves room for the SRTP trailer in libsrtp's 1,500-byte buffer
-_pack_header = struct.Struct("!HII").pack_into
 
 OnRtp = Callable[[bytes, float], None]  # (plain RTP packet, arrival time in ms)
 OnRtcp = Callable[[bytes], None]
@@ -227,7 +226,7 @@ class Connection:
         if self._view is None or size > MAX_PACKET or size < 8:
             return False
         self._view[:size] = data
-        return self._protect_and_send(size, rtcp=192 <= data[1] <= 223)
+        return self._protect_and_send(size, rtcp=is_rtcp(data))
 
     def send_rtp(
         self,
@@ -240,37 +239,10 @@ class Connection:
     ) -> bool:
         """Render a forwarded packet straight into the SRTP buffer, protect and send it."""
         view = self._view
-        data = template.data
-        size = len(data)
-        if view is None or size > MAX_PACKET:
+        if view is None or len(template.data) > MAX_PACKET:
             return False
-        view[:size] = data
-        view[1] = (data[1] & 0x80) | payload_type
-        _pack_header(view, 2, sequence, timestamp, ssrc)
-        offset = template.abs_send_time_offset
-        if offset >= 0:
-            view[offset] = send_time >> 16
-            view[offset + 1] = (send_time >> 8) & 0xFF
-            view[offset + 2] = send_time & 0xFF
-        # _protect_and_send inlined: this is the SFU's innermost loop
-        length = self._length
-        length[0] = size
-        if lib.srtp_protect(self._srtp, self._cdata, length) != 0:
-            self.send_errors += 1
-            return False
-        pair = self._nominated.get(1)
-        if pair is None:
-            return False
-        if pair is not self._pair:
-            self._use_pair(pair)
-        try:
-            self._sendto(view[: length[0]], self._addr)
-        except OSError:
-            self.send_errors += 1
-            return False
-        self.sent_packets += 1
-        self.sent_bytes += length[0]
-        return True
+        size = template.render_into(view, payload_type, sequence, timestamp, ssrc, send_time)
+        return self._protect_and_send(size, rtcp=False)
 
     def _protect_and_send(self, size: int, *, rtcp: bool) -> bool:
         # pylibsrtp's Session.protect allocates and copies on every call; this calls

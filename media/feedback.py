@@ -8,7 +8,7 @@ receiver reports (loss, RTT). Every few seconds each track's figures become even
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from media import events as ev
 from media.forwarding import UpTrack
@@ -87,10 +87,9 @@ def upstream_feedback(participant: Participant, now_ms: float, report: bool) -> 
     return due
 
 
-def stats_events(room: Room, now_ms: float, interval_ms: float) -> list[ev.TrackStats]:
+def stats_events(room: Room, at: datetime, interval_ms: float) -> list[ev.TrackStats]:
     """Each track's figures for the last interval, inbound and outbound."""
     events: list[ev.TrackStats] = []
-    at = datetime.now(UTC)
     for participant in room.participants.values():
         for up in participant.ups_by_mid.values():
             stats = up.stats

@@ -167,7 +167,6 @@ class DownTrack:
         self.nacks = 0
         self.retransmitted = 0
         self.plis = 0
-        self.paused = False
         self.layer_state = LayerState()
         self.sent_bps = 0.0  # over the last report interval
         self._rate_bytes = 0
@@ -183,9 +182,7 @@ class DownTrack:
             self._detach(self.target)
             self._detach(self.current)
             self.target = self.current = None
-            self.paused = True
             return False
-        self.paused = False
         if up is self.current:
             self._detach(self.target)
             self.target = None

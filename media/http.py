@@ -18,7 +18,6 @@ import asyncio
 import json
 import logging
 import secrets
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib import resources
@@ -62,6 +61,9 @@ class MediaHttp:
         self.secret = secret
         self.clock = clock or (lambda: datetime.now(UTC))
         self.sessions: dict[str, tuple[str, str]] = {}  # resource id -> (room, identity)
+        static = resources.files("media").joinpath("static")
+        self._client_js = static.joinpath("sfu-client.js").read_text("utf-8")
+        self._lab_html = static.joinpath("lab.html").read_text("utf-8")
 
     def app(self) -> Starlette:
         return Starlette(
@@ -110,7 +112,7 @@ class MediaHttp:
                 publish[mid] = Publication(source)
             if not publish:
                 raise SignallingError("bad_sdp", "the offer has no audio or video")
-            return await self._start(request, "whip", grant, Offer(sdp, publish=publish))
+            return await self._start(request, grant, Offer(sdp, publish=publish))
         except (GrantInvalid, SignallingError) as exc:
             return _http_error(exc)
 
@@ -130,7 +132,7 @@ class MediaHttp:
                     continue
                 kinds_done.add(kind)
                 subscribe[mid] = f"{publisher}/{video_source if kind == 'video' else 'microphone'}"
-            return await self._start(request, "whep", grant, Offer(sdp, subscribe=subscribe))
+            return await self._start(request, grant, Offer(sdp, subscribe=subscribe))
         except (GrantInvalid, SignallingError) as exc:
             return _http_error(exc)
 
@@ -142,9 +144,7 @@ class MediaHttp:
                     return source.identity
         raise SignallingError("no_track", "nothing is published in this room yet")
 
-    async def _start(
-        self, request: Request, kind: str, grant: MediaGrant, offer: Offer
-    ) -> Response:
+    async def _start(self, request: Request, grant: MediaGrant, offer: Offer) -> Response:
         await self.sfu.join(grant)
         try:
             answer = await self.sfu.negotiate(grant.room, grant.identity, offer)
@@ -192,13 +192,11 @@ class MediaHttp:
         return Response(status_code=200)
 
     async def client_js(self, request: Request) -> Response:
-        text = resources.files("media").joinpath("static/sfu-client.js").read_text("utf-8")
-        return Response(text, media_type="text/javascript")
+        return Response(self._client_js, media_type="text/javascript")
 
     async def lab(self, request: Request) -> Response:
         """A page to check camera, microphone and network against the SFU (token in #)."""
-        text = resources.files("media").joinpath("static/lab.html").read_text("utf-8")
-        return Response(text, media_type="text/html")
+        return Response(self._lab_html, media_type="text/html")
 
     # --- WebSocket signalling ----------------------------------------------------
 
@@ -226,7 +224,7 @@ class MediaHttp:
             errors = 0
             while True:
                 raw = await websocket.receive_text()
-                if not self._current(grant, session):
+                if not self.sfu.is_current(grant.room, grant.identity, session):
                     notify(error_message("replaced", "this page joined again elsewhere; goodbye"))
                     return
                 try:
@@ -243,7 +241,7 @@ class MediaHttp:
         finally:
             if grant is not None:
                 self.sfu.detach_notify(grant.room, grant.identity, notify)
-                self._mark_away(grant, session)
+                self.sfu.lost(grant.room, grant.identity, session)
             await outgoing.put(None)
             await asyncio.gather(writer_task, return_exceptions=True)
             try:
@@ -315,18 +313,6 @@ class MediaHttp:
         elif isinstance(command, Join):
             raise SignallingError("bad_message", "already joined")
         return False
-
-    def _current(self, grant: MediaGrant, session: int) -> bool:
-        room = self.sfu.rooms.get(grant.room)
-        participant = room.participants.get(grant.identity) if room else None
-        return participant is not None and participant.session == session
-
-    def _mark_away(self, grant: MediaGrant, session: int) -> None:
-        """The page's socket is gone; unless a newer session took over, start the grace."""
-        if self._current(grant, session):
-            participant = self.sfu.participant(grant.room, grant.identity)
-            if participant.away_since_ms is None:
-                participant.away_since_ms = time.monotonic() * 1000.0
 
 
 def _http_error(exc: GrantInvalid | SignallingError) -> Response:

@@ -63,7 +63,6 @@ class Participant:
     downs_by_ssrc: dict[int, DownTrack] = field(default_factory=dict)
     rtcp_ssrc: dict[str, int] = field(default_factory=dict)  # up track id -> our SSRC
     away_since_ms: float | None = None
-    bad_packets: int = 0
     sent_bps: float = 0.0  # everything the SFU sent it over the last report interval
     session: int = 0  # bumped on every (re)join with a new connection
 

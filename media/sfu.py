@@ -53,7 +53,6 @@ logger = logging.getLogger(__name__)
 TICK_S = 0.02
 REPORT_EVERY_MS = 1000.0
 STATS_EVERY_MS = 5000.0
-MAX_BAD_PACKETS = 1000
 
 Notify = Callable[[dict[str, Any]], None]
 Emit = Callable[[Event], None]
@@ -152,6 +151,20 @@ class Sfu:
         if self._notify.get((room_id, identity)) is notify:
             del self._notify[(room_id, identity)]
 
+    def is_current(self, room_id: str, identity: str, session: int) -> bool:
+        """Is ``session`` still the identity's latest join (not replaced, not gone)?"""
+        room = self.rooms.get(room_id)
+        participant = room.participants.get(identity) if room else None
+        return participant is not None and participant.session == session
+
+    def lost(self, room_id: str, identity: str, session: int) -> None:
+        """A session's signalling or media went away: keep it for a rejoin, for a while."""
+        if self.is_current(room_id, identity, session):
+            participant = self.rooms[room_id].participants[identity]
+            if participant.away_since_ms is None:
+                participant.away_since_ms = _now_ms()
+                logger.info("Room(%s) lost %s; waiting for a rejoin", room_id, identity)
+
     def participant(self, room_id: str, identity: str) -> Participant:
         room = self.rooms.get(room_id)
         if room is None or identity not in room.participants:
@@ -170,7 +183,6 @@ class Sfu:
                 for down in source.downs:
                     if down.current is up or down.target is up:
                         down.switch_to(None)
-                        down.paused = False
         participant.ups_by_mid.clear()
         participant.ups_by_ssrc.clear()
         participant.sections.clear()
@@ -257,9 +269,8 @@ class Sfu:
 
         async def watch() -> None:
             await connection.closed.wait()
-            if participant.connection is connection and participant.session == session:
-                participant.away_since_ms = _now_ms()
-                logger.info("Room(%s) lost %s; waiting for a rejoin", room.id, participant.identity)
+            if participant.connection is connection:
+                self.lost(room.id, participant.identity, session)
 
         asyncio.get_running_loop().create_task(watch())
         return connection
@@ -370,7 +381,6 @@ class Sfu:
         now = _now_ms() if now_ms is None else now_ms
         self._detach_down(room, down)
         down.source_id = source_id
-        down.paused = False
         source = room.sources.get(source_id)
         if source is None:
             publisher = source_id.split("/", 1)[0]
@@ -484,8 +494,7 @@ class Sfu:
         try:
             header = parse_rtp(data)
         except MalformedPacket:
-            participant.bad_packets += 1
-            return
+            return  # SRTP authenticated it, yet it is no RTP: drop it
         up = participant.ups_by_ssrc.get(header.ssrc)
         if up is None:
             up = self._route_unknown(
@@ -525,7 +534,6 @@ class Sfu:
         try:
             items = rtcp.parse_rtcp(data)
         except MalformedPacket:
-            participant.bad_packets += 1
             return
         now = _now_ms()
         for item in items:
@@ -600,7 +608,7 @@ class Sfu:
                     for down in list(source.downs):
                         self._choose(room, source, down, now_ms)
             if stats:
-                for event in stats_events(room, now_ms, STATS_EVERY_MS):
+                for event in stats_events(room, datetime.now(UTC), STATS_EVERY_MS):
                     self.emit(event)
 
     # --- notifications -------------------------------------------------------------
@@ -630,10 +638,3 @@ class Sfu:
             "tracks": room.visible_sources(identity),
             "participants": room.participant_list(identity),
         }
-
-    def mid_for(self, room_id: str, identity: str, up_or_down: str) -> str | None:
-        participant = self.participant(room_id, identity)
-        for mid, down in participant.downs_by_mid.items():
-            if down.source_id == up_or_down:
-                return mid
-        return None

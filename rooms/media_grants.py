@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from identity.roles import Role
-from media.grants import MediaGrant, sign_grant
+from media.grants import MediaGrant
 
 LIFETIME = timedelta(hours=2)
 RECORDER = "recorder"
@@ -67,7 +67,3 @@ def while_called_on(grant: MediaGrant, called_on: bool) -> frozenset[str]:
     """What a receiving classroom may publish when the call on it starts or ends."""
     base = GRANTS[grant.role].can_publish if grant.role in GRANTS else frozenset()
     return base | {"microphone"} if called_on and grant.role == Role.RECEIVING_CLASSROOM else base
-
-
-def media_token(grant: MediaGrant, secret: str, now: datetime) -> str:
-    return sign_grant(grant, secret, now)

@@ -29,8 +29,9 @@ from identity.service import Actor, IdentityService
 from identity.store import IdentityStore
 from identity.users import NewUser
 from media.errors import IngestError
+from media.grants import sign_grant
 from media.ingest import ingest as run_ingest
-from rooms.media_grants import GRANTS, media_grant, media_token
+from rooms.media_grants import GRANTS, media_grant
 from scheduler.errors import ImportFailed
 from scheduler.export import write_calendars, write_plan
 from scheduler.files import read_input, read_timetable
@@ -319,7 +320,7 @@ def media_token_command(
     grant = media_grant(
         room, identity, role, name or identity, now, lifetime=timedelta(minutes=minutes)
     )
-    typer.echo(media_token(grant, media_secret(secret_key(settings)), now))
+    typer.echo(sign_grant(grant, media_secret(secret_key(settings)), now))
 
 
 @app.command()

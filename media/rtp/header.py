@@ -14,6 +14,7 @@ from media.errors import MalformedPacket
 
 _FIXED = struct.Struct("!BBHII")
 _EXT_HEAD = struct.Struct("!HH")
+_SUBSCRIBER_FIELDS = struct.Struct("!HII")  # sequence, timestamp, SSRC
 ONE_BYTE_PROFILE = 0xBEDE
 
 
@@ -29,7 +30,7 @@ class RtpHeader:
     extensions: dict[int, bytes]
 
 
-def is_rtcp(data: bytes) -> bool:
+def is_rtcp(data: bytes | bytearray) -> bool:
     """RTP and RTCP multiplexed on one port are told apart by the second byte (RFC 5761)."""
     return len(data) >= 2 and 192 <= data[1] <= 223
 
@@ -159,15 +160,31 @@ class OutboundTemplate:
     def render(
         self, payload_type: int, sequence: int, timestamp: int, ssrc: int, send_time: int
     ) -> bytearray:
-        out = bytearray(self.data)
-        out[1] = (out[1] & 0x80) | payload_type
-        struct.pack_into("!HII", out, 2, sequence, timestamp, ssrc)
+        out = bytearray(len(self.data))
+        self.render_into(out, payload_type, sequence, timestamp, ssrc, send_time)
+        return out
+
+    def render_into(
+        self,
+        buffer: bytearray | memoryview,
+        payload_type: int,
+        sequence: int,
+        timestamp: int,
+        ssrc: int,
+        send_time: int,
+    ) -> int:
+        """Write the packet for one subscriber into ``buffer``; returns its length."""
+        data = self.data
+        size = len(data)
+        buffer[:size] = data
+        buffer[1] = (data[1] & 0x80) | payload_type
+        _SUBSCRIBER_FIELDS.pack_into(buffer, 2, sequence, timestamp, ssrc)
         offset = self.abs_send_time_offset
         if offset >= 0:
-            out[offset] = send_time >> 16
-            out[offset + 1] = (send_time >> 8) & 0xFF
-            out[offset + 2] = send_time & 0xFF
-        return out
+            buffer[offset] = send_time >> 16
+            buffer[offset + 1] = (send_time >> 8) & 0xFF
+            buffer[offset + 2] = send_time & 0xFF
+        return size
 
 
 def rtx_payload(original_sequence: int, payload: bytes | memoryview) -> bytes:

@@ -110,7 +110,3 @@ class ReceiveStatistics:
         if start is None or now_ms <= start:
             return 0.0
         return bits * 1000.0 / (now_ms - start)
-
-    def frozen_for(self, now_ms: float) -> float:
-        """How long since the last frame (ms), 0 before the first one."""
-        return 0.0 if self._last_frame_ms is None else now_ms - self._last_frame_ms

@@ -8,8 +8,8 @@ import pytest
 
 from identity.roles import Role
 from media.errors import GrantInvalid
-from media.grants import verify_grant
-from rooms.media_grants import media_grant, media_token, while_called_on
+from media.grants import sign_grant, verify_grant
+from rooms.media_grants import media_grant, while_called_on
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 SECRET = "s" * 40
@@ -28,9 +28,7 @@ SECRET = "s" * 40
 def test_each_role_gets_its_grant(role: str, publish: set[str], hidden: bool) -> None:
     grant = media_grant("P1-3-20261123", "someone", role, "名字", NOW)
     assert grant.can_publish == publish and grant.hidden is hidden and grant.can_subscribe
-    assert (
-        verify_grant(media_token(grant, SECRET, NOW), SECRET, NOW + timedelta(minutes=5)) == grant
-    )
+    assert verify_grant(sign_grant(grant, SECRET, NOW), SECRET, NOW + timedelta(minutes=5)) == grant
 
 
 def test_roles_without_media_get_none() -> None:
@@ -49,7 +47,7 @@ def test_a_classroom_speaks_only_while_called_on() -> None:
 
 
 def test_grants_expire_and_are_bound_to_their_room() -> None:
-    token = media_token(media_grant("r", "x", Role.TEACHER, "", NOW), SECRET, NOW)
+    token = sign_grant(media_grant("r", "x", Role.TEACHER, "", NOW), SECRET, NOW)
     with pytest.raises(GrantInvalid) as expired:
         verify_grant(token, SECRET, NOW + timedelta(hours=3))
     assert expired.value.reason == "expired"
@@ -60,6 +58,6 @@ def test_grants_expire_and_are_bound_to_their_room() -> None:
         verify_grant(token, "t" * 40, NOW)
     assert forged.value.reason == "signature"
     with pytest.raises(ValueError):
-        media_token(
+        sign_grant(
             media_grant("r", "x", Role.TEACHER, "", NOW, lifetime=timedelta(hours=13)), SECRET, NOW
         )

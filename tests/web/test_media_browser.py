@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from rooms.media_grants import media_grant, media_token
+from media.grants import sign_grant
+from rooms.media_grants import media_grant
 from tests.web.processes import ROOT, media_demo
 from tests.web.test_pages_browser import CHROMIUM_ARGS, launch_chromium
 from web.services import media_secret
@@ -44,7 +45,7 @@ def media_browser() -> Iterator[object]:
 
 def token(room: str, identity: str, role: str, name: str) -> str:
     now = datetime.now(UTC)
-    return media_token(media_grant(room, identity, role, name, now), media_secret(SECRET), now)
+    return sign_grant(media_grant(room, identity, role, name, now), media_secret(SECRET), now)
 
 
 def inbound_video(page: Any) -> list[dict[str, Any]]:

@@ -19,7 +19,8 @@ import av
 import numpy as np
 import pytest
 
-from rooms.media_grants import media_grant, media_token
+from media.grants import sign_grant
+from rooms.media_grants import media_grant
 from tests.media.peers import count_frames, wait_for_tracks, whep_player
 from tests.web.processes import SANKE, media_demo, run_sanke
 from web.services import media_secret
@@ -109,7 +110,7 @@ async def test_ingest_a_classroom_encoder_into_a_room(
         stderr=subprocess.PIPE,
     )
     now = datetime.now(UTC)
-    viewer = media_token(
+    viewer = sign_grant(
         media_grant("ingest-1", "inspector-1", "inspector", "巡课", now), media_secret(SECRET), now
     )
     player, tracks, answer = await whep_player(f"{url}/media/whep/ingest-1", viewer, attempts=60)
