@@ -119,13 +119,20 @@ guard_stun()
 class Connection:
     """One peer connection whose media the SFU (or a test client) handles itself."""
 
-    def __init__(self, on_rtp: OnRtp, on_rtcp: OnRtcp, ice_servers: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        on_rtp: OnRtp,
+        on_rtcp: OnRtcp,
+        ice_servers: tuple[str, ...] = (),
+        on_ready: Callable[[], None] | None = None,
+    ) -> None:
         # No ICE servers unless configured: aiortc would otherwise ask Google's STUN server.
         self.pc = RTCPeerConnection(
             RTCConfiguration(iceServers=[RTCIceServer(url) for url in ice_servers])
         )
         self._on_rtp = on_rtp
         self._on_rtcp = on_rtcp
+        self._on_ready = on_ready  # SRTP is up: what is sent from now on arrives
         self._dtls: Any = None
         self._ice: Any = None
         self._fast = False
@@ -328,6 +335,8 @@ class Connection:
     def _dtls_state_changed(self) -> None:
         if self._dtls is not None and self._dtls.state == "connected":
             self._install_fast_path()
+            if self._on_ready is not None:
+                self._on_ready()
 
     def _install_fast_path(self) -> None:
         """Take SRTP datagrams off the socket directly: no queue, no coroutine."""

@@ -2,7 +2,8 @@
 
 ``rooms/`` issues them per role (DESIGN.md §8); the SFU verifies them on join and
 enforces them per track: what a participant may publish (by source), whether it may
-subscribe, and whether others see it (an inspector is hidden).
+subscribe, whether others see it (an inspector is hidden), and who may receive its
+media (``audience``: the roles that may; empty means everyone in the room).
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ class MediaGrant:
     hidden: bool
     expires_at: datetime
     name: str = ""
+    audience: frozenset[str] = frozenset()  # roles that may receive its media; empty: all
+
+    def shown_to(self, role: str) -> bool:
+        return not self.audience or role in self.audience
 
     def __post_init__(self) -> None:
         unknown = set(self.can_publish) - SOURCES
@@ -40,8 +45,12 @@ class MediaGrant:
     def allows_publish(self, source: str) -> bool:
         return source in self.can_publish
 
-    def with_publish(self, sources: frozenset[str]) -> MediaGrant:
-        return replace(self, can_publish=sources)
+    def with_publish(
+        self, sources: frozenset[str], audience: frozenset[str] | None = None
+    ) -> MediaGrant:
+        return replace(
+            self, can_publish=sources, audience=self.audience if audience is None else audience
+        )
 
 
 def sign_grant(grant: MediaGrant, secret: str, now: datetime) -> str:
@@ -56,6 +65,7 @@ def sign_grant(grant: MediaGrant, secret: str, now: datetime) -> str:
         "pub": sorted(grant.can_publish),
         "sub_ok": grant.can_subscribe,
         "hidden": grant.hidden,
+        "to": sorted(grant.audience),
         "iat": int(now.timestamp()),
         "exp": int(grant.expires_at.timestamp()),
     }
@@ -89,6 +99,7 @@ def verify_grant(token: str, secret: str, now: datetime, room: str | None = None
             hidden=bool(claims.get("hidden", False)),
             expires_at=expires_at,
             name=str(claims.get("name", "")),
+            audience=frozenset(str(r) for r in claims.get("to", [])),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise GrantInvalid("malformed", f"the media token's claims are invalid: {exc}") from exc

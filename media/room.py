@@ -77,12 +77,19 @@ class Room:
     participants: dict[str, Participant] = field(default_factory=dict)
     sources: dict[str, Source] = field(default_factory=dict)
 
+    def may_receive(self, viewer: str, publisher: str) -> bool:
+        """Does ``publisher``'s grant let ``viewer`` (by role) receive its media?"""
+        owner = self.participants.get(publisher)
+        who = self.participants.get(viewer)
+        return owner is None or who is None or owner.grant.shown_to(who.grant.role)
+
     def visible_sources(self, viewer: str) -> list[dict[str, object]]:
         return [
             source.describe()
             for source in self.sources.values()
             if source.identity != viewer and source.layers
-        ]
+            and self.may_receive(viewer, source.identity)
+        ]  # fmt: skip
 
     def participant_list(self, viewer: str) -> list[dict[str, object]]:
         return [

@@ -46,7 +46,7 @@ from media.room import (
 )
 from media.rtp import rtcp
 from media.rtp.header import ExtensionIds, parse_rtp
-from media.signalling import Offer, Publication, offer_sections
+from media.signalling import Offer, Publication, error_message, offer_sections
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +106,9 @@ class Sfu:
         old = room.participants.get(grant.identity)
         rejoined = old is not None
         if old is not None:
+            previous = self._notify.pop((room.id, grant.identity), None)
+            if previous is not None and previous is not notify:  # tell the page it lost its seat
+                previous(error_message("replaced", "this identity joined again elsewhere"))
             await self._drop_connection(room, old)
             old.grant = grant
             old.away_since_ms = None
@@ -141,11 +144,18 @@ class Sfu:
         self.emit(
             ev.ParticipantLeft(at=datetime.now(UTC), room=room_id, identity=identity, reason=reason)
         )
-        if not room.participants:
-            del self.rooms[room_id]
+        if not room.participants and self.rooms.get(room_id) is room:
+            del self.rooms[room_id]  # two leaving at once both get here after the await
         else:
             self._broadcast_tracks(room)
             self._broadcast_participants(room)
+
+    async def close_room(self, room_id: str, code: str, message: str) -> None:
+        """Tell everyone in the room why, then let them all go (e.g. the lesson ended)."""
+        room = self.rooms.get(room_id)
+        for identity in list(room.participants) if room else []:
+            self._notify_one(room_id, identity, {"type": "error", "code": code, "message": message})
+            await self.leave(room_id, identity, "removed")
 
     def detach_notify(self, room_id: str, identity: str, notify: Notify) -> None:
         if self._notify.get((room_id, identity)) is notify:
@@ -264,7 +274,10 @@ class Sfu:
         def on_rtcp(data: bytes) -> None:
             self._on_rtcp(room, participant, data)
 
-        connection = Connection(on_rtp, on_rtcp, self.ice_servers)
+        def on_ready() -> None:
+            self._connection_ready(room, participant)
+
+        connection = Connection(on_rtp, on_rtcp, self.ice_servers, on_ready)
         session = participant.session
 
         async def watch() -> None:
@@ -381,6 +394,8 @@ class Sfu:
         now = _now_ms() if now_ms is None else now_ms
         self._detach_down(room, down)
         down.source_id = source_id
+        if not room.may_receive(identity, source_id.split("/", 1)[0]):
+            raise PermissionDenied("this source is not shown to this participant")
         source = room.sources.get(source_id)
         if source is None:
             publisher = source_id.split("/", 1)[0]
@@ -419,16 +434,43 @@ class Sfu:
             raise SignallingError("no_track", f"{source_name} is not published")
         self._set_muted(room, source, muted=muted)
 
-    def update_grant(self, room_id: str, identity: str, can_publish: frozenset[str]) -> None:
-        """Change what a participant may publish now (e.g. a classroom called on)."""
+    def update_grant(
+        self,
+        room_id: str,
+        identity: str,
+        can_publish: frozenset[str],
+        audience: frozenset[str] | None = None,
+    ) -> None:
+        """Change what a participant may publish now, and who may receive it (e.g. a
+        classroom called on); subscribers no longer in the audience are cut off."""
         participant = self.participant(room_id, identity)
-        participant.grant = participant.grant.with_publish(can_publish)
+        participant.grant = participant.grant.with_publish(can_publish, audience)
         room = self.rooms[room_id]
+        prefix = f"{identity}/"
+        for viewer in room.participants.values():
+            if room.may_receive(viewer.identity, identity):
+                continue
+            for down in viewer.downs_by_mid.values():
+                if (down.source_id or "").startswith(prefix):
+                    self._detach_down(room, down)
+                    down.source_id = None
         for source in room.sources.values():
             if source.identity == identity:
                 source.revoked = source.source not in can_publish
                 self._set_muted(room, source, muted=source.muted)
         self._notify_one(room_id, identity, {"type": "grant", "can_publish": sorted(can_publish)})
+
+    def _connection_ready(self, room: Room, participant: Participant) -> None:
+        """A subscriber's SRTP is up: a keyframe forwarded before it was lost, so every
+        video it receives waits for (and asks for) a fresh one."""
+        now = _now_ms()
+        for down in participant.downs_by_mid.values():
+            if down.kind != "video":
+                continue
+            if down.current is not None:
+                down.target, down.current = down.current, None
+            if down.target is not None:
+                self._request_keyframe(room, down.target, now)
 
     def _set_muted(self, room: Room, source: Source, *, muted: bool) -> None:
         source.muted = muted

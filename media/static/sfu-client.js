@@ -73,21 +73,104 @@ class SankeMedia extends EventTarget {
     this._setState("left");
   }
 
+  // Join again with a new token (the old one expired or was refused), publishing and
+  // subscribing as before.
+  async rejoin(token) {
+    this.token = token;
+    this._left = false;
+    this._close();
+    this._retry = Math.max(1, this._retry);
+    try {
+      await this._connect();
+    } catch (error) {
+      this._lost();
+    }
+  }
+
+  // Stop this page's media without leaving the room: another device or page took
+  // over this identity, and leaving would throw the newcomer out.
+  stop() {
+    this._left = true;
+    this._close();
+    this._setState("left");
+  }
+
+  // A summary of getStats() (W3C webrtc-stats names) for the quality monitor, which
+  // parses exactly this (rooms/quality_report.py). Counters are cumulative; rtt and
+  // jitter in seconds; a missing number is 0, rtt and availableOutgoingBitrate null.
+  // An inbound "source" is the SFU source id its mid is subscribed to, "muted" that
+  // the SFU forwards nothing (muted, not granted or gone); an outbound "source" is
+  // the published source name (camera, ...).
   async stats() {
-    const out = { inbound: [], outbound: [] };
-    if (!this.pc) return out;
-    const report = await this.pc.getStats();
+    const out = { rtt: null, availableOutgoingBitrate: null, inbound: [], outbound: [] };
+    const pc = this.pc;
+    if (!pc) return out;
+    const report = await pc.getStats();
+    const num = (v) => (typeof v === "number" && Number.isFinite(v) && v > 0 ? v : 0);
+    const int = (v) => Math.round(num(v));
+    const subscribedTo = new Map();     // mid -> source id
+    for (const [id, entry] of this._subscriptions) {
+      if (entry.transceiver && entry.transceiver.mid !== null) subscribedTo.set(entry.transceiver.mid, id);
+    }
+    const midOfTrack = new Map();       // receiver or sender track id -> mid, for browsers without stats' mid
+    const publishedAs = new Map();      // mid -> published source name
+    for (const t of pc.getTransceivers()) {
+      if (t.mid === null) continue;
+      midOfTrack.set(t.receiver.track.id, t.mid);
+      const publication = t.sender.track && this._published.find((p) => p.track === t.sender.track);
+      if (publication) {
+        midOfTrack.set(t.sender.track.id, t.mid);
+        publishedAs.set(t.mid, publication.source);
+      }
+    }
+    const muted = new Map(this.tracks.map((t) => [t.id, Boolean(t.muted)]));
+    let pair = null;                    // the selected ICE candidate pair
     report.forEach((s) => {
+      if (s.type === "transport" && s.selectedCandidatePairId) pair = report.get(s.selectedCandidatePairId) || pair;
+    });
+    report.forEach((s) => {
+      if (!pair && s.type === "candidate-pair" && s.nominated && s.state === "succeeded") pair = s;
+    });
+    if (pair && typeof pair.currentRoundTripTime === "number") out.rtt = num(pair.currentRoundTripTime);
+    if (pair && typeof pair.availableOutgoingBitrate === "number") {
+      out.availableOutgoingBitrate = num(pair.availableOutgoingBitrate);
+    }
+    const kindOf = (s) => s.kind || s.mediaType;
+    const seen = new Map();             // one entry per mid (and rid): the one with most packets
+    const add = (list, key, entry, packets) => {
+      const before = seen.get(key);
+      if (before && before.packets >= packets) return;
+      if (before) list.splice(list.indexOf(before.entry), 1);
+      seen.set(key, { entry, packets });
+      list.push(entry);
+    };
+    report.forEach((s) => {
+      if ((s.type !== "inbound-rtp" && s.type !== "outbound-rtp") || !["audio", "video"].includes(kindOf(s))) return;
       if (s.type === "inbound-rtp") {
-        out.inbound.push({ kind: s.kind, mid: s.mid, packetsReceived: s.packetsReceived, packetsLost: s.packetsLost,
-          framesDecoded: s.framesDecoded || 0, framesReceived: s.framesReceived || 0, frameWidth: s.frameWidth || 0,
-          bytesReceived: s.bytesReceived, jitter: s.jitter, freezeCount: s.freezeCount || 0, nackCount: s.nackCount || 0,
-          pliCount: s.pliCount || 0 });
-      } else if (s.type === "outbound-rtp") {
-        out.outbound.push({ kind: s.kind, mid: s.mid, packetsSent: s.packetsSent, framesEncoded: s.framesEncoded || 0,
-          bytesSent: s.bytesSent, frameWidth: s.frameWidth || 0, nackCount: s.nackCount || 0, pliCount: s.pliCount || 0 });
+        const mid = String(s.mid ?? midOfTrack.get(s.trackIdentifier) ?? s.id);
+        const source = subscribedTo.get(mid) ?? null;
+        add(out.inbound, `in ${mid}`, {
+          kind: kindOf(s), mid, source, muted: source !== null && (muted.get(source) ?? true),
+          packetsReceived: int(s.packetsReceived), packetsLost: int(s.packetsLost), bytesReceived: int(s.bytesReceived),
+          framesDecoded: int(s.framesDecoded), framesPerSecond: num(s.framesPerSecond),
+          frameWidth: int(s.frameWidth), frameHeight: int(s.frameHeight), freezeCount: int(s.freezeCount),
+          totalFreezesDuration: num(s.totalFreezesDuration), jitter: num(s.jitter),
+          totalAudioEnergy: num(s.totalAudioEnergy), nackCount: int(s.nackCount), pliCount: int(s.pliCount),
+        }, int(s.packetsReceived));
+      } else {
+        const media = s.mediaSourceId ? report.get(s.mediaSourceId) : undefined;
+        const base = String(s.mid ?? (media && midOfTrack.get(media.trackIdentifier)) ?? s.id);
+        const mid = s.rid ? `${base}/${s.rid}` : base;   // simulcast: one entry per encoding
+        add(out.outbound, `out ${mid}`, {
+          kind: kindOf(s), mid, source: publishedAs.get(base) ?? null,
+          packetsSent: int(s.packetsSent), bytesSent: int(s.bytesSent), framesEncoded: int(s.framesEncoded),
+          frameWidth: int(s.frameWidth), qualityLimitationReason: String(s.qualityLimitationReason || "none"),
+          nackCount: int(s.nackCount), pliCount: int(s.pliCount),
+        }, int(s.packetsSent));
       }
     });
+    out.inbound = out.inbound.slice(0, 64);
+    out.outbound = out.outbound.slice(0, 64);
     return out;
   }
 
@@ -152,6 +235,11 @@ class SankeMedia extends EventTarget {
       this._pending = null;
     } else if (message.type === "error") {
       const error = Object.assign(new Error(message.message), { code: message.code });
+      if (message.code === "replaced" || (message.code || "").startsWith("lesson_")) {
+        this._left = true;  // another page took this seat, or the room closed: do not rejoin
+        this._close();
+        this._setState("left", { code: message.code });
+      }
       if (this._pending) {
         this._pending.reject(error);
         this._pending = null;
@@ -183,15 +271,17 @@ class SankeMedia extends EventTarget {
     this.pc = null;
   }
 
+  // Called by every way a session can fail (socket closed, ICE failed, join refused or
+  // unreachable); one retry at a time, backing off to 5 s, until it rejoins.
   _lost() {
-    if (this._left || this.state === "reconnecting") return;
+    if (this._left || this._retryTimer) return;
     this._close();
     this._retry += 1;
     const delay = Math.min(5000, 250 * 2 ** Math.min(this._retry, 5));
     this._setState("reconnecting", { inMs: delay });
-    setTimeout(() => {
+    this._retryTimer = setTimeout(() => {
+      this._retryTimer = null;
       if (this._left) return;
-      this.state = "rejoin";
       this._connect().catch(() => this._lost());
     }, delay);
   }

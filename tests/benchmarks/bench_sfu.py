@@ -131,10 +131,10 @@ def role_server(args: argparse.Namespace) -> None:
 
 
 async def _publisher(args: argparse.Namespace) -> None:
-    from aiortc import RTCRtpSender, RTCSessionDescription
+    from aiortc import RTCSessionDescription
 
     from media.aiortc_tap import peer_connection
-    from tests.benchmarks.sfu_media import PacedPackets, ensure_media, load_packets
+    from tests.benchmarks.sfu_media import PacedPackets, ensure_media, load_packets, prefer_h264
 
     video_path, audio_path = ensure_media()
     start = time.time() + 0.5
@@ -142,16 +142,7 @@ async def _publisher(args: argparse.Namespace) -> None:
     video = PacedPackets("video", load_packets(video_path), start, 90000, window)
     audio = PacedPackets("audio", load_packets(audio_path), start, 48000, window)
     pc = peer_connection()
-    transceiver = pc.addTransceiver(video, direction="sendonly")
-    caps = RTCRtpSender.getCapabilities("video").codecs
-    transceiver.setCodecPreferences(
-        [
-            c
-            for c in caps
-            if c.mimeType == "video/H264" and c.parameters.get("profile-level-id") == "42e01f"
-        ]
-        + [c for c in caps if c.mimeType == "video/rtx"]
-    )
+    prefer_h264(pc.addTransceiver(video, direction="sendonly"))
     pc.addTransceiver(audio, direction="sendonly")
     await pc.setLocalDescription(await pc.createOffer())
     if args.peer == "janus":
@@ -377,10 +368,11 @@ def run_sanke(count: int, seconds: float, workdir: Path) -> dict[str, object]:
             sub_outs,
         )
     finally:
-        _stop(children)
+        stop_children(children)
 
 
-def _stop(children: list[subprocess.Popen[bytes]]) -> None:
+def stop_children(children: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM each child still running; kill it if it has not gone in 10 s."""
     for child in children:
         if child.poll() is None:
             child.send_signal(signal.SIGTERM)

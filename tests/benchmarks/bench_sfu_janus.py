@@ -57,7 +57,7 @@ async def subscribe(base_url: str, connection: Any, feed_file: Path) -> None:
 
 
 def run_janus(count: int, seconds: float, workdir: Path) -> dict[str, object]:
-    from tests.benchmarks.bench_sfu import _cpu_seconds, _row, _rss_mb, _spawn, _stop
+    from tests.benchmarks.bench_sfu import _cpu_seconds, _row, _rss_mb, _spawn, stop_children
 
     space = netns.create(NAMESPACE)
     prefix = netns.exec_prefix(NAMESPACE)
@@ -122,5 +122,5 @@ def run_janus(count: int, seconds: float, workdir: Path) -> dict[str, object]:
                 [sub_out],
             )
     finally:
-        _stop(children)
+        stop_children(children)
         netns.delete(NAMESPACE)

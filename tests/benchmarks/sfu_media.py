@@ -10,6 +10,7 @@ import asyncio
 import fractions
 import time
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -136,3 +137,18 @@ class PacedPackets(MediaStreamTrack):
         if self._index == len(self._packets):
             self._index, self._lap = 0, self._lap + 1
         return packet
+
+
+def prefer_h264(transceiver: Any) -> None:
+    """Send the clip as it is (H.264 constrained baseline, with RTX), as classroom boxes do."""
+    from aiortc import RTCRtpSender
+
+    caps = RTCRtpSender.getCapabilities("video").codecs
+    transceiver.setCodecPreferences(
+        [
+            c
+            for c in caps
+            if c.mimeType == "video/H264" and c.parameters.get("profile-level-id") == "42e01f"
+        ]
+        + [c for c in caps if c.mimeType == "video/rtx"]
+    )

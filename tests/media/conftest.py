@@ -35,11 +35,8 @@ class MediaServer:
         return self.url.replace("http://", "ws://") + "/ws"
 
 
-@pytest.fixture
-async def media_server() -> AsyncIterator[MediaServer]:
-    sfu = Sfu()
-    secret = secrets.token_hex(32)
-    port = free_port()
+async def serve_sfu(sfu: Sfu, secret: str, port: int) -> tuple[uvicorn.Server, asyncio.Task[None]]:
+    """The SFU's HTTP and WebSocket app on 127.0.0.1:``port``, in this event loop."""
     config = uvicorn.Config(
         MediaHttp(sfu, secret).app(),
         host="127.0.0.1",
@@ -50,10 +47,18 @@ async def media_server() -> AsyncIterator[MediaServer]:
     )
     server = uvicorn.Server(config)
     task = asyncio.get_running_loop().create_task(server.serve())
-    for _ in range(100):
-        if server.started:
-            break
-        await asyncio.sleep(0.05)
+    async with asyncio.timeout(5):
+        while not server.started:
+            await asyncio.sleep(0.05)
+    return server, task
+
+
+@pytest.fixture
+async def media_server() -> AsyncIterator[MediaServer]:
+    sfu = Sfu()
+    secret = secrets.token_hex(32)
+    port = free_port()
+    server, task = await serve_sfu(sfu, secret, port)
     yield MediaServer(f"http://127.0.0.1:{port}", sfu, secret)
     await sfu.stop()
     server.should_exit = True

@@ -283,3 +283,38 @@ async def test_classrooms_get_the_teacher_back_after_the_teacher_reconnects(sfu:
             await second.close()
     finally:
         await sub.close()
+
+
+async def test_a_publishers_audience_decides_who_receives_it(sfu: Sfu) -> None:
+    """A classroom's camera goes to the teacher, not to the other classrooms, until the
+    grant's audience opens (called on); when it closes again, they are cut off."""
+    publisher = await publish(sfu, "r", "classroom-a", audio=False)
+    to_teacher = frozenset({"teacher", "inspector"})
+    sfu.update_grant("r", "classroom-a", frozenset({"camera"}), to_teacher)
+    await sfu.join(grant("r", "classroom-b", publish=set(), role="receiving_classroom"))
+    probe = peer_connection()
+    probe.addTransceiver("video", direction="recvonly")
+    await probe.setLocalDescription(await probe.createOffer())
+    wanted = {str(probe.getTransceivers()[0].mid): "classroom-a/camera"}
+    with pytest.raises(PermissionDenied):
+        await sfu.negotiate("r", "classroom-b", Offer(probe.localDescription.sdp, subscribe=wanted))
+    await probe.close()
+    listed = [t["id"] for t in sfu.describe("r", "classroom-b")["tracks"]]
+    assert "classroom-a/camera" not in listed
+    teacher_pc, at_teacher = await subscribe(sfu, "r", "teacher", {"video": "classroom-a/camera"})
+    await wait_for_tracks(at_teacher, "video")
+    assert len(await count_frames(at_teacher["video"], 1.0)) > 5
+
+    sfu.update_grant("r", "classroom-a", frozenset({"camera", "microphone"}), frozenset())
+    assert "classroom-a/camera" in [t["id"] for t in sfu.describe("r", "classroom-b")["tracks"]]
+    other_pc, at_other = await subscribe(sfu, "r", "classroom-c", {"video": "classroom-a/camera"},
+                                         role="receiving_classroom")  # fmt: skip
+    await wait_for_tracks(at_other, "video")
+    assert len(await count_frames(at_other["video"], 1.0)) > 5
+
+    sfu.update_grant("r", "classroom-a", frozenset({"camera"}), to_teacher)
+    await count_frames(at_other["video"], 0.5)  # what was on its way
+    assert len(await count_frames(at_other["video"], 1.0)) == 0
+    assert len(await count_frames(at_teacher["video"], 1.0)) > 5
+    for pc in (publisher, teacher_pc, other_pc):
+        await pc.close()
