@@ -48,6 +48,7 @@ def _user(row: Row[Any]) -> User:
         active=row.active,
         totp_enabled=row.totp_enabled,
         created_at=row.created_at,
+        teacher_id=row.teacher_id,
     )
 
 
@@ -69,6 +70,7 @@ class IdentityStore:
             "scope_region": spec.scope.region,
             "scope_school": spec.scope.school,
             "home_region": home_region,
+            "teacher_id": spec.teacher_id,
             "active": True,
             "totp_enabled": False,
             "totp_last_counter": -1,

@@ -29,6 +29,7 @@ users = Table(
     Column("scope_region", String(9)),
     Column("scope_school", String(64)),
     Column("home_region", String(9), index=True),
+    Column("teacher_id", String(64)),  # the directory's teacher a teacher account stands for
     Column("active", Boolean, nullable=False, default=True),
     Column("totp_secret", String(64)),
     Column("totp_pending_secret", String(64)),  # enrolment in progress; active on confirm

@@ -28,6 +28,7 @@ class User:
     active: bool
     totp_enabled: bool
     created_at: datetime
+    teacher_id: str | None = None  # a teacher account: the directory's teacher it is
 
     def principal(self) -> Principal:
         return Principal(self.id, self.username, self.role, self.scope)
@@ -42,6 +43,7 @@ class NewUser:
     password: str
     role: Role
     scope: Scope
+    teacher_id: str | None = None  # for a teacher: the directory's teacher id
 
 
 def validate_new_user(spec: NewUser) -> None:
@@ -56,4 +58,6 @@ def validate_new_user(spec: NewUser) -> None:
         raise InvalidUser("scope", f"a {spec.role} account is scoped to a region")
     if spec.role not in REGION_ROLES and spec.scope.school is None:
         raise InvalidUser("scope", f"a {spec.role} account is scoped to a school")
+    if spec.teacher_id is not None and spec.role is not Role.TEACHER:
+        raise InvalidUser("teacher_id", "only a teacher account stands for a teacher")
     check_password_policy(spec.password)

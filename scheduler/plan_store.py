@@ -247,3 +247,21 @@ class PlanStore:
             )
         if added:
             conn.execute(insert(dated_lessons), [_occurrence_row(o) for o in added])
+
+    def add_occurrences(self, occurrences: list[Occurrence]) -> list[Occurrence]:
+        """Store occurrences made outside a publication (the demo's lessons happening now).
+
+        Those whose id is stored already are left as they are; returns the ones added.
+        """
+        unique = list({o.id: o for o in occurrences}.values())
+        with self._engine.begin() as conn:
+            known: set[str] = set()
+            for start in range(0, len(unique), 500):
+                ids = [o.id for o in unique[start : start + 500]]
+                known.update(
+                    conn.scalars(select(dated_lessons.c.id).where(dated_lessons.c.id.in_(ids)))
+                )
+            added = [o for o in unique if o.id not in known]
+            if added:
+                conn.execute(insert(dated_lessons), [_occurrence_row(o) for o in added])
+        return added

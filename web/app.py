@@ -20,6 +20,7 @@ from identity.passwords import PasswordHasher
 from media.http import MediaHttp
 from web import errors
 from web.database import make_engine
+from web.demo_lessons import keep_demo_lessons_live
 from web.deps import SESSION_COOKIE, bearer_token, get_lang
 from web.i18n import translate
 from web.pages import STATIC_DIR
@@ -30,6 +31,8 @@ from web.routers import (
     audit,
     auth,
     health,
+    lessons_api,
+    lessons_pages,
     schedule_api,
     schedule_pages,
     schools,
@@ -62,10 +65,14 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         live = services.live = open_live_state(settings.redis_url)
+        services.lessons.bus, services.lessons.locks = live.bus, live.locks
         tasks = [
             asyncio.create_task(live.monitor(LIVE_STATE_PROBE_SECONDS)),
             asyncio.create_task(_purge_hourly(services)),
+            asyncio.create_task(services.lessons.run()),
         ]
+        if settings.demo_live:
+            tasks.append(asyncio.create_task(keep_demo_lessons_live(services, settings.base_url)))
         try:
             yield
         finally:
@@ -88,7 +95,7 @@ def create_app(
     )
     app.state.services = services
     for module in (health, auth, account, admin, users, audit, schools, schedule_api,
-                   schedule_pages):  # fmt: skip
+                   schedule_pages, lessons_api, lessons_pages):  # fmt: skip
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # Media signalling, WHIP and WHEP: every request carries a media grant (rights.py).

@@ -8,6 +8,7 @@ import getpass
 import json
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -136,7 +137,12 @@ def demo(
     """Create the fictional county 青溪县 with an account for every role, and serve it."""
     _setup_logging()
     data_dir = os.environ.get("SANKE_DATA_DIR") or "var/demo"
-    settings = _settings(env=Environment.DEVELOPMENT, data_dir=data_dir, host=host, port=port)
+    # The demo listens on 127.0.0.1, so its media do too (browser and server on one machine).
+    loopback = None if "SANKE_MEDIA_LOOPBACK" in os.environ else True
+    settings = _settings(
+        env=Environment.DEVELOPMENT, data_dir=data_dir, host=host, port=port, demo_live=True,
+        media_loopback=loopback,
+    )  # fmt: skip
     if not no_serve:
         _port_free(settings.host, settings.port)
     engine = _migrated_engine(settings)
@@ -151,6 +157,10 @@ def demo(
             f"{plan.timetable.demand} periods needed)"
         )
     typer.echo(f"Sanke demo · 青溪县 · open {settings.base_url}/login")
+    typer.echo(
+        f"Two lessons are live now with simulated classrooms: sign in as li.xunke and open "
+        f"{settings.base_url}/patrol, or as wang.xiaoyan and open {settings.base_url}/lessons"
+    )
     typer.echo(f"Every demo account's password is: {demo_data.DEMO_PASSWORD}")
     for account in demo_data.accounts():
         user = account.user
@@ -175,6 +185,9 @@ def user_create(
     role: Annotated[Role, typer.Option(help="One of the roles of DESIGN.md §8.")],
     region: Annotated[str | None, typer.Option(help="Region code, for region roles.")] = None,
     school: Annotated[str | None, typer.Option(help="School id, for school roles.")] = None,
+    teacher_id: Annotated[
+        str | None, typer.Option(help="For a teacher: the directory's teacher id it stands for.")
+    ] = None,
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
@@ -199,7 +212,7 @@ def user_create(
         identity = IdentityService(IdentityStore(engine), PasswordHasher())
         user = identity.create_user(
             Actor.cli(),
-            NewUser(username, name, password, role, scope),
+            NewUser(username, name, password, role, scope, teacher_id),
             scope_target(scope, home),
             home,
             datetime.now(UTC),
@@ -347,6 +360,29 @@ def ingest(
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
     typer.echo(json.dumps(dataclasses.asdict(result)))
+
+
+@app.command()
+def record() -> None:
+    """Record every open and live lesson, and build each finished recording's assets
+    (run beside ``sanke serve``, as its own process)."""
+    from web.recording import job_worker, recorder_agent, recordings_root
+
+    _setup_logging()
+    settings = _settings()
+    engine = _migrated_engine(settings)
+    agent = recorder_agent(settings, engine)
+    worker = job_worker(settings, engine)
+    typer.echo(f"sanke record: recording live lessons into {recordings_root(settings)}")
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await asyncio.gather(agent.run(stop), worker.run(stop))
+
+    asyncio.run(run())
 
 
 @app.command(

@@ -12,12 +12,16 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 import identity.tables
+import recorder.tables
+import rooms.tables
 import scheduler.tables
 import web.solve_runs
 
 #: Every package's tables; Alembic compares these with the database.
 METADATA: tuple[MetaData, ...] = (
     identity.tables.metadata,
+    recorder.tables.metadata,
+    rooms.tables.metadata,
     scheduler.tables.metadata,
     web.solve_runs.metadata,
 )

@@ -38,6 +38,8 @@ from scheduler.store import DirectoryStore
 from web.schedule import ScheduleService
 
 PROVINCE, CITY, COUNTY = "340000", "349900", "349921"
+DEMO_TEACHER = "cs-qingxi-shiyan-t1"  # the teacher the demo's teacher account stands for
+DEMO_CLASSROOM = "tp-yangshuwan-r1"  # the classroom of the demo's device account
 DEMO_PASSWORD = "sanke2026"
 
 _TOWNSHIPS = {
@@ -186,8 +188,10 @@ def county() -> Directory:
 def accounts() -> tuple[DemoAccount, ...]:
     """One demo account for every role."""
 
-    def account(username: str, name: str, role: Role, scope: Scope, note: str) -> DemoAccount:
-        return DemoAccount(NewUser(username, name, DEMO_PASSWORD, role, scope), note)
+    def account(
+        username: str, name: str, role: Role, scope: Scope, note: str, teacher: str | None = None
+    ) -> DemoAccount:
+        return DemoAccount(NewUser(username, name, DEMO_PASSWORD, role, scope, teacher), note)
 
     return (
         account("admin", "青溪县电教中心", Role.ADMIN, Scope(region=COUNTY), "青溪县管理员"),
@@ -197,7 +201,7 @@ def accounts() -> tuple[DemoAccount, ...]:
         ),
         account(
             "wang.xiaoyan", "王晓燕", Role.TEACHER, Scope(school="cs-qingxi-shiyan"),
-            "英语主讲教师，青溪县实验小学",
+            "英语主讲教师，青溪县实验小学", DEMO_TEACHER,
         ),
         account(
             "yangshuwan.room1", "杨树湾教学点 1 号教室", Role.RECEIVING_CLASSROOM,

@@ -25,6 +25,7 @@ from identity.errors import (
     WeakPassword,
 )
 from kernel.errors import LiveStateUnavailable
+from rooms.errors import ControlRefused, InspectionInvalid, LessonRefused, RoomsError
 from scheduler.errors import ImportFailed
 from web.deps import get_lang
 from web.i18n import Lang, translate
@@ -89,6 +90,18 @@ def problem_for(exc: Exception, lang: Lang) -> Problem:
         case ScheduleRequestInvalid():
             return Problem(422, f"schedule_{exc.code}", t(f"schedule.error.{exc.code}",
                                                           **exc.values))  # fmt: skip
+        case LessonRefused(code="no_lesson"):
+            return Problem(404, "no_lesson", t("lesson.error.no_lesson"))
+        case LessonRefused(code="login"):
+            return Problem(401, "login_required", t("error.login"))
+        case LessonRefused(code="not_open" | "ended" | "cancelled" | "not_live"):
+            return Problem(409, exc.code, t(f"lesson.error.{exc.code}"))
+        case LessonRefused():
+            return Problem(403, exc.code, t(f"lesson.error.{exc.code}"))
+        case ControlRefused() | InspectionInvalid():
+            return Problem(422, exc.code, t(f"lesson.error.{exc.code}"))
+        case RoomsError():
+            return Problem(422, exc.code, t("lesson.error.bad_report"))
     return Problem(500, "internal", "internal error")
 
 
@@ -121,5 +134,5 @@ def install(app: FastAPI) -> None:
         return response
 
     for error in (IdentityError, LiveStateUnavailable, NotFound, ImportFailed,
-                  ScheduleRequestInvalid):  # fmt: skip
+                  ScheduleRequestInvalid, RoomsError):  # fmt: skip
         app.add_exception_handler(error, handle)

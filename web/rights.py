@@ -13,17 +13,19 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, WebSocket, WebSocketException
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.routing import APIRoute, APIWebSocketRoute, iter_route_contexts
 from starlette.routing import BaseRoute, Mount
 
 from identity.authorize import Principal, authorize
 from identity.roles import Action
 from identity.users import User
-from web.deps import current_user
+from web.deps import SESSION_COOKIE, current_user
+from web.services import Services
 
 _RULE = "__sanke_rule__"
+POLICY_VIOLATION = 1008  # RFC 6455 close code: the page must sign in again
 
 #: Routes FastAPI adds itself (API docs, development only) and the static files.
 FRAMEWORK_ROUTES = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
@@ -67,6 +69,21 @@ def signed_in() -> Any:
     return Depends(_tag(rule_signed_in, Rule("signed_in")))
 
 
+def signed_in_socket() -> Any:
+    """A WebSocket of a signed-in user (session cookie); refused before it is accepted."""
+
+    def rule_signed_in_socket(websocket: WebSocket) -> User:
+        services: Services = websocket.app.state.services
+        token = websocket.cookies.get(SESSION_COOKIE)
+        user = services.identity.authenticate(token, services.now()) if token else None
+        principal = user.principal() if user is not None else None
+        if user is None or not authorize(principal, Action.ACCOUNT_SELF, None).allowed:
+            raise WebSocketException(code=POLICY_VIOLATION, reason="login_required")
+        return user
+
+    return Depends(_tag(rule_signed_in_socket, Rule("signed_in")))
+
+
 def allowed(action: Action) -> Any:
     """A signed-in user whose role may do ``action`` (scope checked on the object)."""
 
@@ -91,7 +108,8 @@ def _routes(app: FastAPI) -> Iterator[tuple[str, BaseRoute, Dependant | None]]:
     """Every route as the app serves it (path with prefixes), with its dependant."""
     for context in iter_route_contexts(app.routes):
         route = context.original_route
-        dependant = getattr(context, "dependant", None) if isinstance(route, APIRoute) else None
+        routed = isinstance(route, APIRoute | APIWebSocketRoute)
+        dependant = getattr(context, "dependant", None) if routed else None
         yield context.path or "?", route, dependant
 
 
@@ -101,6 +119,8 @@ def _route_entries(app: FastAPI) -> list[tuple[str, list[Rule]]]:
         if isinstance(route, APIRoute):
             rules = list(_rules(dependant or route.dependant))
             entries.extend((f"{method} {path}", rules) for method in sorted(route.methods or ()))
+        elif isinstance(route, APIWebSocketRoute):
+            entries.append((f"WS {path}", list(_rules(dependant or route.dependant))))
     return entries
 
 
@@ -120,7 +140,7 @@ def check_rules(app: FastAPI) -> None:
     problems = [f"{key}: registered {n} times" for key, n in seen.items() if n > 1]
     problems += [f"{key}: {len(rules)} rules" for key, rules in entries if len(rules) != 1]
     for path, route, _ in _routes(app):
-        if isinstance(route, APIRoute):
+        if isinstance(route, APIRoute | APIWebSocketRoute):
             continue
         if isinstance(route, Mount) and path in STATIC_MOUNTS | GRANT_MOUNTS:
             continue

@@ -33,6 +33,7 @@ from kernel.redis_presence import RedisPresence
 from media.aiortc_tap import use_loopback_candidates
 from media.sfu import Sfu
 from scheduler.store import DirectoryStore
+from web.live_lessons import LiveLessons
 from web.schedule import ScheduleService
 from web.settings import Environment, SankeSettings
 
@@ -105,6 +106,7 @@ class Services:
     schedule: ScheduleService
     sfu: Sfu
     media_secret: str  # signs media grants; derived from the secret key
+    lessons: LiveLessons
     live: LiveState | None = None  # opened in the app's lifespan, inside its event loop
 
     @property
@@ -127,7 +129,8 @@ def build_services(
     if settings.media_loopback:
         use_loopback_candidates()
     holder: list[Services] = []
-    sfu = Sfu(lambda event: _publish_live(holder, event), tuple(settings.media_ice_servers))
+    sfu = Sfu(lambda event: _on_media(holder, event), tuple(settings.media_ice_servers))
+    secret_for_media = media_secret(secret)
     services = Services(
         settings=settings,
         secret=secret,
@@ -136,14 +139,24 @@ def build_services(
         directory=DirectoryStore(engine),
         schedule=ScheduleService(engine, lambda: datetime.now(UTC)),
         sfu=sfu,
-        media_secret=media_secret(secret),
+        media_secret=secret_for_media,
+        lessons=LiveLessons(
+            engine,
+            sfu,
+            secret_for_media,
+            lambda: datetime.now(UTC),
+            checklist=tuple(settings.patrol_checklist),
+        ),  # fmt: skip
     )
     holder.append(services)
     return services
 
 
-def _publish_live(holder: list[Services], event: Event) -> None:
-    """Media events go on the live-state bus, for pages and other app instances."""
+def _on_media(holder: list[Services], event: Event) -> None:
+    """Media events drive the lesson rooms, and go on the live-state bus for pages and
+    other app instances."""
+    if holder:
+        holder[0].lessons.on_media(event)
     live = holder[0].live if holder else None
     if live is None:
         return

@@ -18,6 +18,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from rooms.inspections import CHECKLIST
+
 
 class Environment(StrEnum):
     DEVELOPMENT = "development"
@@ -65,6 +67,15 @@ class SankeSettings(BaseSettings):
     )
     media_loopback: bool = Field(
         False, description="gather media candidates on 127.0.0.1 only (tests on one machine)"
+    )
+    patrol_checklist: list[str] = Field(
+        default_factory=lambda: list(CHECKLIST),
+        min_length=1,
+        max_length=20,
+        description='the items inspectors score 1-5, e.g. ["教学准备","师生互动"]',
+    )
+    demo_live: bool = Field(
+        False, description="keep demo lessons live now, with simulated classrooms (sanke demo)"
     )
     livekit_url: str | None = Field(None, description="wss://HOST of the LiveKit server")
     livekit_api_key: str | None = Field(None, description="the LiveKit API key")

@@ -46,6 +46,19 @@ def test_a_classroom_speaks_only_while_called_on() -> None:
     assert while_called_on(teacher, True) == teacher.can_publish
 
 
+def test_a_classroom_camera_goes_to_the_teacher_and_watchers_until_called_on() -> None:
+    grant = media_grant("r", "room-1", Role.RECEIVING_CLASSROOM, "", NOW)
+    assert grant.shown_to(Role.TEACHER) and grant.shown_to(Role.INSPECTOR)
+    assert grant.shown_to("recorder") and not grant.shown_to(Role.RECEIVING_CLASSROOM)
+    assert verify_grant(sign_grant(grant, SECRET, NOW), SECRET, NOW).audience == grant.audience
+    called = media_grant("r", "room-1", Role.RECEIVING_CLASSROOM, "", NOW, called_on=True)
+    assert called.audience == frozenset() and called.shown_to(Role.RECEIVING_CLASSROOM)
+    muted = media_grant("r", "room-1", Role.RECEIVING_CLASSROOM, "", NOW, called_on=True,
+                        speaking=False)  # fmt: skip
+    assert muted.can_publish == {"camera"} and muted.shown_to(Role.RECEIVING_CLASSROOM)
+    assert media_grant("r", "t", Role.TEACHER, "", NOW).shown_to(Role.RECEIVING_CLASSROOM)
+
+
 def test_grants_expire_and_are_bound_to_their_room() -> None:
     token = sign_grant(media_grant("r", "x", Role.TEACHER, "", NOW), SECRET, NOW)
     with pytest.raises(GrantInvalid) as expired:

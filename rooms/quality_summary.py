@@ -1,0 +1,116 @@
+"""A lesson's quality in a few figures, summed from its ``quality.sample`` events.
+
+:class:`~rooms.quality.QualityMonitor` keeps one :class:`QualityTally` per participant
+while the lesson runs; the reports can rebuild the same tallies from the stored
+samples (and ``video_frozen`` alerts), since a tally reads nothing but the events.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from rooms.quality_events import QualitySample
+
+
+@dataclass(frozen=True)
+class QualityFigures:
+    """A participant's, or the whole lesson's, quality so far.
+
+    ``freezes`` and ``freeze_seconds`` are the browsers' own counts (webrtc-stats
+    ``freezeCount``, ``totalFreezesDuration``). A minute with a freeze is a clock
+    minute in which the browser counted one or ``video_frozen`` was active; the share
+    without is over the minutes in which video was received and measured.
+    """
+
+    freezes: int
+    freeze_seconds: float
+    video_minutes: float
+    minutes_without_freeze: float | None  # 0..1; None without video
+    median_loss: float | None  # fraction, over the samples that had packets
+    median_rtt_ms: float | None
+    mean_video_kbps: float | None  # over the time video was received
+
+
+@dataclass(frozen=True)
+class LessonQuality:
+    lesson: str
+    total: QualityFigures  # every participant's minutes and samples pooled
+    by_identity: dict[str, QualityFigures]
+
+
+@dataclass
+class QualityTally:
+    """What one participant's samples add up to."""
+
+    freezes: int = 0
+    freeze_seconds: float = 0.0
+    video_seconds: float = 0.0
+    video_kbits: float = 0.0
+    minutes: int = 0
+    frozen_minutes: int = 0
+    losses: list[float] = field(default_factory=list)
+    rtts: list[float] = field(default_factory=list)
+    _minutes: set[int] = field(default_factory=set, init=False, repr=False)
+    _frozen: set[int] = field(default_factory=set, init=False, repr=False)
+
+    def add(self, sample: QualitySample, *, frozen: bool = False) -> None:
+        """Count one sample; ``frozen`` if ``video_frozen`` was active at its end."""
+        self.freezes += sample.freezes
+        self.freeze_seconds += sample.freeze_seconds
+        if sample.packets:
+            self.losses.append(sample.loss)
+        if sample.rtt_ms is not None:
+            self.rtts.append(sample.rtt_ms)
+        if sample.fps is None:  # no video was expected over this interval
+            return
+        end = sample.at.timestamp()  # the clock minutes the interval (end - seconds, end] touches
+        touched = range(math.floor((end - sample.seconds) / 60), math.ceil(end / 60))
+        self.video_seconds += sample.seconds
+        self.video_kbits += sample.video_kbps * sample.seconds
+        self._minutes.update(touched)
+        if frozen or sample.freezes or sample.freeze_seconds:
+            self._frozen.update(touched)
+        self.minutes = len(self._minutes)
+        self.frozen_minutes = len(self._frozen)
+
+    def figures(self) -> QualityFigures:
+        return QualityFigures(
+            freezes=self.freezes,
+            freeze_seconds=round(self.freeze_seconds, 3),
+            video_minutes=round(self.video_seconds / 60, 3),
+            minutes_without_freeze=(
+                round(1 - self.frozen_minutes / self.minutes, 4) if self.minutes else None
+            ),
+            median_loss=round(statistics.median(self.losses), 4) if self.losses else None,
+            median_rtt_ms=round(statistics.median(self.rtts), 1) if self.rtts else None,
+            mean_video_kbps=(
+                round(self.video_kbits / self.video_seconds, 1) if self.video_seconds else None
+            ),
+        )
+
+    @classmethod
+    def pooled(cls, tallies: Iterable[QualityTally]) -> QualityTally:
+        """Everyone's figures together (minutes are participant-minutes); for ``figures``."""
+        tallies = list(tallies)
+        return cls(
+            freezes=sum(t.freezes for t in tallies),
+            freeze_seconds=sum(t.freeze_seconds for t in tallies),
+            video_seconds=sum(t.video_seconds for t in tallies),
+            video_kbits=sum(t.video_kbits for t in tallies),
+            minutes=sum(t.minutes for t in tallies),
+            frozen_minutes=sum(t.frozen_minutes for t in tallies),
+            losses=[x for t in tallies for x in t.losses],
+            rtts=[x for t in tallies for x in t.rtts],
+        )
+
+
+def summarize(lesson: str, tallies: Mapping[str, QualityTally]) -> LessonQuality:
+    """The lesson's figures in total and per participant."""
+    return LessonQuality(
+        lesson=lesson,
+        total=QualityTally.pooled(tallies.values()).figures(),
+        by_identity={identity: t.figures() for identity, t in sorted(tallies.items())},
+    )
