@@ -1,0 +1,67 @@
+"""Wiring the recorder (``recorder/``) to this deployment: which rooms to record (the
+open and live lesson rooms), recorder grants signed with the media key, and where
+recordings go (``<data dir>/recordings/<lesson>/``)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from media.aiortc_tap import use_loopback_candidates
+from media.grants import sign_grant
+from recorder.agent import RecorderAgent
+from recorder.events import RecordingFailed
+from recorder.jobs import JobQueue
+from recorder.worker import ASSETS, JobWorker
+from rooms.media_grants import RECORDER, media_grant
+from rooms.store import RoomStore
+from web.demo_live import signalling_url
+from web.services import media_secret
+from web.settings import SankeSettings, secret_key
+
+logger = logging.getLogger(__name__)
+
+
+def recordings_root(settings: SankeSettings) -> Path:
+    return settings.data_dir / "recordings"
+
+
+def recorder_agent(settings: SankeSettings, engine: Engine) -> RecorderAgent:
+    if settings.media_loopback:
+        use_loopback_candidates()
+    store = RoomStore(engine)
+    key = media_secret(secret_key(settings))
+
+    def rooms() -> list[str]:
+        return [room.lesson for room, _ in store.unfinished() if room.joinable]
+
+    def token(room: str) -> str:
+        now = datetime.now(UTC)
+        return sign_grant(media_grant(room, RECORDER, RECORDER, "录制", now), key, now)
+
+    queue = JobQueue(engine)
+
+    def finished(room: str) -> None:  # build its assets once the last segment is closed
+        queue.enqueue(room, ASSETS, datetime.now(UTC), delay=timedelta(seconds=5))
+
+    def failed(room: str, error: str) -> None:  # into the lesson's log, for pages and reports
+        store.append([RecordingFailed(at=datetime.now(UTC), lesson=room, error=error)])
+        logger.error("Recording of %s failed: %s", room, error)
+
+    return RecorderAgent(
+        signalling_url(settings.base_url), rooms, token, recordings_root(settings),
+        on_finished=finished, on_failed=failed,
+    )  # fmt: skip
+
+
+def job_worker(settings: SankeSettings, engine: Engine) -> JobWorker:
+    """The worker that builds recordings' assets (remux, HLS, previews, talk time)."""
+    return JobWorker(
+        JobQueue(engine), recordings_root(settings), settings.data_dir / "assets",
+        f"{socket.gethostname()}:{os.getpid()}",
+    )  # fmt: skip
