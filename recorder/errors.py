@@ -4,8 +4,11 @@
     ├── FfmpegMissing             neither Debian's ffmpeg nor imageio-ffmpeg's binary is there
     ├── SegmentCorrupt            a segment cannot be read, or holds fewer frames than its
     │                             timeline line says (cut short by a crash or a full disk)
-    └── AssemblyFailed            ffmpeg could not build an asset (no usable segment,
-                                  a remux or preview step that exited with an error)
+    ├── AssemblyFailed            ffmpeg could not build an asset (no usable segment,
+    │                             a remux or preview step that exited with an error)
+    ├── StorageKeyInvalid         a key of the recordings store is not a clean relative
+    │                             POSIX path (``..``, a leading ``/``, a backslash, ...)
+    └── StorageKeyMissing         the recordings store holds no object under that key
 
 Post-processing jobs catch ``RecorderError``; a ``SegmentCorrupt`` is normally caught by
 the assembler itself, which leaves the segment out and reports it.
@@ -37,3 +40,38 @@ class AssemblyFailed(RecorderError):
     def __init__(self, message: str, stderr: str = "") -> None:
         super().__init__(f"{message}: {stderr}" if stderr else message)
         self.stderr = stderr
+
+
+class StorageKeyInvalid(RecorderError):
+    """``key`` cannot name an object of the recordings store; ``reason`` says why."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(f"storage key {key!r} is invalid: {reason}")
+        self.key = key
+        self.reason = reason
+
+
+class StorageKeyMissing(RecorderError):
+    """The recordings store holds no object under ``key``."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"no stored object under {key!r}")
+        self.key = key
+
+
+class ClipInvalid(RecorderError):
+    """A clip that cannot be cut from this recording: its end is not after its start, it
+    starts before the lesson or after its end, or no track has media in it."""
+
+
+class EncoderMissing(FfmpegMissing):
+    """This ffmpeg has no ``encoder`` (Debian's ffmpeg and imageio-ffmpeg's build both have
+    libx264; a stripped-down build may not)."""
+
+    def __init__(self, encoder: str, ffmpeg: str) -> None:
+        super().__init__(
+            f"{ffmpeg} has no {encoder} encoder: install Debian's ffmpeg "
+            "(apt-get install ffmpeg) or the imageio-ffmpeg package (pip install imageio-ffmpeg)"
+        )
+        self.encoder = encoder
+        self.ffmpeg = ffmpeg

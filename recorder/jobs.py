@@ -201,6 +201,18 @@ class JobQueue:
             ).all()
         return [_job(row) for row in rows]
 
+    def of_kind(self, kind: str) -> list[Job]:
+        """Every job of ``kind`` (e.g. every recording's assets build), newest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(jobs).where(jobs.c.kind == kind).order_by(jobs.c.created_at.desc())
+            ).all()
+        return [_job(row) for row in rows]
+
+    def find(self, recording: str, kind: str) -> Job | None:
+        """The job (``recording``, ``kind``), if there is one."""
+        return self._find(recording, kind)
+
     def _find(self, recording: str, kind: str) -> Job | None:
         with self.engine.connect() as conn:
             row = conn.execute(

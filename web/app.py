@@ -33,6 +33,8 @@ from web.routers import (
     health,
     lessons_api,
     lessons_pages,
+    review_api,
+    review_pages,
     schedule_api,
     schedule_pages,
     schools,
@@ -95,7 +97,8 @@ def create_app(
     )
     app.state.services = services
     for module in (health, auth, account, admin, users, audit, schools, schedule_api,
-                   schedule_pages, lessons_api, lessons_pages):  # fmt: skip
+                   schedule_pages, lessons_api, lessons_pages, review_api,
+                   review_pages):  # fmt: skip
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # Media signalling, WHIP and WHEP: every request carries a media grant (rights.py).

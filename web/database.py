@@ -12,6 +12,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 import identity.tables
+import recorder.archive_tables
+import recorder.review_tables
 import recorder.tables
 import rooms.tables
 import scheduler.tables
@@ -20,6 +22,8 @@ import web.solve_runs
 #: Every package's tables; Alembic compares these with the database.
 METADATA: tuple[MetaData, ...] = (
     identity.tables.metadata,
+    recorder.archive_tables.metadata,
+    recorder.review_tables.metadata,
     recorder.tables.metadata,
     rooms.tables.metadata,
     scheduler.tables.metadata,

@@ -25,6 +25,7 @@ from identity.errors import (
     WeakPassword,
 )
 from kernel.errors import LiveStateUnavailable
+from recorder.review_errors import ReviewError, ReviewInvalid, ReviewNotFound, ReviewRefused
 from rooms.errors import ControlRefused, InspectionInvalid, LessonRefused, RoomsError
 from scheduler.errors import ImportFailed
 from web.deps import get_lang
@@ -102,6 +103,12 @@ def problem_for(exc: Exception, lang: Lang) -> Problem:
             return Problem(422, exc.code, t(f"lesson.error.{exc.code}"))
         case RoomsError():
             return Problem(422, exc.code, t("lesson.error.bad_report"))
+        case ReviewInvalid():
+            return Problem(422, f"invalid_{exc.field}", t(f"review.invalid.{exc.field}"))
+        case ReviewRefused():
+            return Problem(403, exc.code, t(f"review.refused.{exc.code}"))
+        case ReviewNotFound():
+            return Problem(404, "not_found", t("review.not_found"))
     return Problem(500, "internal", "internal error")
 
 
@@ -134,5 +141,5 @@ def install(app: FastAPI) -> None:
         return response
 
     for error in (IdentityError, LiveStateUnavailable, NotFound, ImportFailed,
-                  ScheduleRequestInvalid, RoomsError):  # fmt: skip
+                  ScheduleRequestInvalid, RoomsError, ReviewError):  # fmt: skip
         app.add_exception_handler(error, handle)

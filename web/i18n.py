@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from web.i18n_review import REVIEW_MESSAGES
+
 Lang = Literal["zh-CN", "en"]
 DEFAULT: Lang = "zh-CN"
 LANGS: tuple[Lang, ...] = ("zh-CN", "en")
@@ -416,7 +418,75 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "live.patrol.save": ("保存记录", "Save"),
     "live.patrol.saved": ("已记录（第 {minute} 分钟）", "Saved (minute {minute})"),
     "live.patrol.hidden": ("您正在隐身观看，师生看不到您", "You watch hidden; nobody sees you"),
+    "nav.recordings": ("录像评课", "Recordings"),
+    "review.not_found": (
+        "没有这段录像，或你无权查看。",
+        "No such recording, or you may not see it.",
+    ),
+    "review.refused.not_reviewer": (
+        "你可以观看这段录像，但不能评课。",
+        "You may watch this recording but not review it.",
+    ),
+    "review.refused.not_author": (
+        "只有作者本人可以删除这条评语。",
+        "Only its author may delete a comment.",
+    ),
+    "review.refused.not_lead": (
+        "只有研修组组长可以修改研修组。",
+        "Only the group's lead may change it.",
+    ),
+    "review.refused.role": ("你的角色不能执行此操作。", "Your role may not do this."),
+    "review.refused.not_ready": (
+        "录像还在处理中，请稍后再剪辑。",
+        "The recording is still being processed.",
+    ),
+    "review.invalid.at": ("时间点不在录像范围内。", "The time is outside the recording."),
+    "review.invalid.until": (
+        "结束时间须晚于开始时间，且在录像范围内。",
+        "The end must be later than the start and inside the recording.",
+    ),
+    "review.invalid.text": (
+        "请填写内容（不超过 2000 字）。",
+        "Write the text (at most 2,000 characters).",
+    ),
+    "review.invalid.title": (
+        "请填写标题（不超过 100 字）。",
+        "Give a title (at most 100 characters).",
+    ),
+    "review.invalid.name": (
+        "请填写名称（不超过 100 字）。",
+        "Give a name (at most 100 characters).",
+    ),
+    "review.invalid.category": ("请选择评语类别。", "Choose a category."),
+    "review.invalid.visibility": ("请选择可见范围。", "Choose who may read it."),
+    "review.invalid.group": (
+        "请选择你所在、并且共享了这段录像的研修组。",
+        "Choose a research group you are in that shares this recording.",
+    ),
+    "review.invalid.rubric_item": ("量表中没有这一项。", "The rubric has no such item."),
+    "review.invalid.value": (
+        "分值不在量表范围内，或缺少量表项目。",
+        "The value is not on the scale, or its rubric item is missing.",
+    ),
+    "review.invalid.start": (
+        "片段起点不在录像范围内。",
+        "The clip's start is outside the recording.",
+    ),
+    "review.invalid.end": ("片段终点须晚于起点。", "The clip's end must be later than its start."),
+    "review.invalid.deadline": (
+        "截止时间须是今后的日期，如 2026-12-01。",
+        "The deadline must be a future date, e.g. 2026-12-01.",
+    ),
+    "review.invalid.recordings": (
+        "请至少选择一段录像（最多 50 段）。",
+        "Choose at least one recording (at most 50).",
+    ),
+    "review.invalid.user": (
+        "该账号不能加入这个研修组。",
+        "That account cannot join this research group.",
+    ),
 }
+MESSAGES.update(REVIEW_MESSAGES)
 
 
 def pick_lang(query: str | None, cookie: str | None) -> Lang:

@@ -95,7 +95,7 @@ def _counted(live: LiveRoom, identity: str) -> bool:
     return identity == live.view.teacher_identity or identity in live.attendance.expected
 
 
-def _day_of(lesson: str) -> date | None:
+def day_of(lesson: str) -> date | None:
     """The date inside a dated lesson id ``P{plan}-{lesson}-{yyyymmdd}``."""
     try:
         return datetime.strptime(lesson.rsplit("-", 1)[-1], "%Y%m%d").date()
@@ -149,7 +149,7 @@ class LiveLessons:
         live = self._rooms.get(lesson)
         if live is not None:
             return live.view
-        day = _day_of(lesson)
+        day = day_of(lesson)
         found = [v for v in self.lessons_between(day, day) if v.id == lesson] if day else []
         if not found:
             raise LessonRefused("no_lesson", "there is no such lesson")

@@ -17,6 +17,7 @@ from media.grants import sign_grant
 from recorder.agent import RecorderAgent
 from recorder.events import RecordingFailed
 from recorder.jobs import JobQueue
+from recorder.review_store import ReviewStore
 from recorder.worker import ASSETS, JobWorker
 from rooms.media_grants import RECORDER, media_grant
 from rooms.store import RoomStore
@@ -60,8 +61,15 @@ def recorder_agent(settings: SankeSettings, engine: Engine) -> RecorderAgent:
 
 
 def job_worker(settings: SankeSettings, engine: Engine) -> JobWorker:
-    """The worker that builds recordings' assets (remux, HLS, previews, talk time)."""
+    """The worker that builds recordings' assets (remux, HLS, previews, talk time), their
+    composites, and the clips reviewers cut."""
+    store = ReviewStore(engine)
+
+    def clip_range(clip_id: int) -> tuple[float, float]:
+        clip = store.clip(clip_id)
+        return clip.start, clip.end
+
     return JobWorker(
         JobQueue(engine), recordings_root(settings), settings.data_dir / "assets",
-        f"{socket.gethostname()}:{os.getpid()}",
+        f"{socket.gethostname()}:{os.getpid()}", clips=clip_range,
     )  # fmt: skip

@@ -32,8 +32,14 @@ from kernel.redis_locks import RedisLocks
 from kernel.redis_presence import RedisPresence
 from media.aiortc_tap import use_loopback_candidates
 from media.sfu import Sfu
+from recorder.jobs import JobQueue
+from recorder.review_store import ReviewStore
+from recorder.rubrics import parse_rubrics
+from recorder.storage import LocalStorage
 from scheduler.store import DirectoryStore
+from web.file_links import link_key
 from web.live_lessons import LiveLessons
+from web.reviews import Reviews
 from web.schedule import ScheduleService
 from web.settings import Environment, SankeSettings
 
@@ -107,6 +113,7 @@ class Services:
     sfu: Sfu
     media_secret: str  # signs media grants; derived from the secret key
     lessons: LiveLessons
+    reviews: Reviews
     live: LiveState | None = None  # opened in the app's lifespan, inside its event loop
 
     @property
@@ -131,22 +138,28 @@ def build_services(
     holder: list[Services] = []
     sfu = Sfu(lambda event: _on_media(holder, event), tuple(settings.media_ice_servers))
     secret_for_media = media_secret(secret)
+    lessons = LiveLessons(
+        engine, sfu, secret_for_media, lambda: datetime.now(UTC),
+        checklist=tuple(settings.patrol_checklist),
+    )  # fmt: skip
+    schedule = ScheduleService(engine, lambda: datetime.now(UTC))
+    identity = IdentityService(IdentityStore(engine), hasher or PasswordHasher())
+    reviews = Reviews(
+        ReviewStore(engine), JobQueue(engine), lessons, identity,
+        LocalStorage(settings.data_dir), link_key(secret), parse_rubrics(settings.review_rubrics),
+        lambda: datetime.now(UTC), schedule.today,
+    )  # fmt: skip
     services = Services(
         settings=settings,
         secret=secret,
         engine=engine,
-        identity=IdentityService(IdentityStore(engine), hasher or PasswordHasher()),
+        identity=identity,
         directory=DirectoryStore(engine),
-        schedule=ScheduleService(engine, lambda: datetime.now(UTC)),
+        schedule=schedule,
         sfu=sfu,
         media_secret=secret_for_media,
-        lessons=LiveLessons(
-            engine,
-            sfu,
-            secret_for_media,
-            lambda: datetime.now(UTC),
-            checklist=tuple(settings.patrol_checklist),
-        ),  # fmt: skip
+        lessons=lessons,
+        reviews=reviews,
     )
     holder.append(services)
     return services

@@ -14,10 +14,13 @@ import secrets
 import tempfile
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from recorder.retention import parse_policy
+from recorder.rubrics import parse_rubrics
 from rooms.inspections import CHECKLIST
 
 
@@ -77,9 +80,31 @@ class SankeSettings(BaseSettings):
     demo_live: bool = Field(
         False, description="keep demo lessons live now, with simulated classrooms (sanke demo)"
     )
+    review_rubrics: dict[str, Any] = Field(
+        default_factory=dict,
+        description='observation scales: {"default": RUBRIC, "regions": {"3415": RUBRIC}}, '
+        'RUBRIC = {"id","name","items":[{"id","label","scale":[[1,"差"],...]}]}',
+    )
+    retention: dict[str, Any] = Field(
+        default_factory=dict,
+        description='days recordings are kept: {"days": {"delivery": 180, "master": 365, '
+        '"open": 365}, "exemplary_days": null (for ever), "min_days": 30}',
+    )
     livekit_url: str | None = Field(None, description="wss://HOST of the LiveKit server")
     livekit_api_key: str | None = Field(None, description="the LiveKit API key")
     livekit_api_secret: SecretStr | None = Field(None, description="the LiveKit API secret")
+
+    @field_validator("review_rubrics")
+    @classmethod
+    def _review_rubrics(cls, value: dict[str, Any]) -> dict[str, Any]:
+        parse_rubrics(value)  # RubricInvalid (a ValueError's cousin) says what is wrong
+        return value
+
+    @field_validator("retention")
+    @classmethod
+    def _retention(cls, value: dict[str, Any]) -> dict[str, Any]:
+        parse_policy(value)
+        return value
 
     @field_validator("database_url")
     @classmethod

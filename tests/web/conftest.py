@@ -42,3 +42,12 @@ def bearer(client: TestClient, username: str, password: str = PASSWORD) -> dict[
     response = client.post("/api/v1/auth/token", json={"username": username, "password": password})
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+@pytest.fixture(scope="session")
+def recorded_assets(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The assets of a lesson really recorded through the SFU (tests/recorder/recorded.py),
+    built once per session and copied into each app that needs them."""
+    from tests.recorder.recorded import record_lesson
+
+    return record_lesson(tmp_path_factory.mktemp("recorded"))
