@@ -24,6 +24,7 @@ from web.demo_lessons import keep_demo_lessons_live
 from web.deps import SESSION_COOKIE, bearer_token, get_lang
 from web.i18n import translate
 from web.pages import STATIC_DIR
+from web.recording import hourly_retention, job_worker, recorder_agent, retention_policy
 from web.rights import check_rules
 from web.routers import (
     account,
@@ -75,9 +76,21 @@ def create_app(
         ]
         if settings.demo_live:
             tasks.append(asyncio.create_task(keep_demo_lessons_live(services, settings.base_url)))
+        stop_recording = asyncio.Event()
+        if settings.record:  # the recorder and its job worker in this process
+            recording = [recorder_agent(settings, services.engine).run(stop_recording),
+                         job_worker(settings, services.engine).run(stop_recording),
+                         hourly_retention(services.reviews, retention_policy(settings),
+                                          stop_recording)]  # fmt: skip
+            recorders = [asyncio.create_task(job) for job in recording]
+        else:
+            recorders = []
         try:
             yield
         finally:
+            stop_recording.set()  # segments closed and named before the SFU goes
+            with suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*recorders, return_exceptions=True), 10)
             for task in tasks:
                 task.cancel()
             for task in tasks:

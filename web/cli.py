@@ -366,7 +366,14 @@ def ingest(
 def record() -> None:
     """Record every open and live lesson, and build each finished recording's assets
     (run beside ``sanke serve``, as its own process)."""
-    from web.recording import job_worker, recorder_agent, recordings_root
+    from web.recording import (
+        hourly_retention,
+        job_worker,
+        recorder_agent,
+        recordings_root,
+        retention_policy,
+    )
+    from web.services import build_services
 
     _setup_logging()
     settings = _settings()
@@ -380,9 +387,29 @@ def record() -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        await asyncio.gather(agent.run(stop), worker.run(stop))
+        reviews = build_services(settings, secret_key(settings), engine).reviews
+        retention = hourly_retention(reviews, retention_policy(settings), stop)
+        await asyncio.gather(agent.run(stop), worker.run(stop), retention)
 
     asyncio.run(run())
+
+
+@app.command()
+def retention(
+    apply: Annotated[bool, typer.Option(help="delete what is due (default: only list it)")] = False,
+) -> None:
+    """List (or, with --apply, delete and log) the recordings the retention policy no
+    longer keeps (setting SANKE_RETENTION); JSON on standard output."""
+    from web.archive import run_retention
+    from web.recording import retention_policy
+    from web.services import build_services
+
+    settings = _settings()
+    engine = _migrated_engine(settings)
+    services = build_services(settings, secret_key(settings), engine)
+    result = run_retention(services.reviews, retention_policy(settings), datetime.now(UTC),
+                           apply=apply)  # fmt: skip
+    typer.echo(json.dumps(result, ensure_ascii=False))
 
 
 @app.command(

@@ -4,28 +4,36 @@ recordings go (``<data dir>/recordings/<lesson>/``)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
 from media.aiortc_tap import use_loopback_candidates
 from media.grants import sign_grant
 from recorder.agent import RecorderAgent
-from recorder.events import RecordingFailed
+from recorder.events import RecordingFailed, RecordingReady, RecordingUnprocessed
 from recorder.jobs import JobQueue
+from recorder.retention import RetentionPolicy, parse_policy
 from recorder.review_store import ReviewStore
 from recorder.worker import ASSETS, JobWorker
 from rooms.media_grants import RECORDER, media_grant
 from rooms.store import RoomStore
+from web.archive import run_retention
 from web.demo_live import signalling_url
+from web.reviews import Reviews
 from web.services import media_secret
 from web.settings import SankeSettings, secret_key
 
 logger = logging.getLogger(__name__)
+
+RETENTION_EVERY_S = 3600.0
 
 
 def recordings_root(settings: SankeSettings) -> Path:
@@ -69,7 +77,41 @@ def job_worker(settings: SankeSettings, engine: Engine) -> JobWorker:
         clip = store.clip(clip_id)
         return clip.start, clip.end
 
+    rooms = RoomStore(engine)
+
+    def on_event(kind: str, data: dict[str, Any]) -> None:  # into the lesson's log
+        now, lesson = datetime.now(UTC), str(data["recording"])
+        if data["kind"] != ASSETS:
+            return
+        if kind == "recording.job.done":
+            result = data["result"]
+            rooms.append([RecordingReady(
+                at=now, lesson=lesson, duration=float(result["duration"]),
+                tracks=tuple(result["tracks"]), skipped=tuple(result["skipped"]),
+                missing=tuple(result["missing"]),
+            )])  # fmt: skip
+        elif kind == "recording.job.failed" and data["final"]:
+            rooms.append([RecordingUnprocessed(at=now, lesson=lesson, error=data["error"])])
+
     return JobWorker(
         JobQueue(engine), recordings_root(settings), settings.data_dir / "assets",
-        f"{socket.gethostname()}:{os.getpid()}", clips=clip_range,
+        f"{socket.gethostname()}:{os.getpid()}", clips=clip_range, on_event=on_event,
     )  # fmt: skip
+
+
+def retention_policy(settings: SankeSettings) -> RetentionPolicy:
+    return parse_policy(settings.retention)
+
+
+async def hourly_retention(reviews: Reviews, policy: RetentionPolicy, stop: asyncio.Event) -> None:
+    """Apply the retention policy now and every hour until ``stop``."""
+    while not stop.is_set():
+        try:
+            result = await asyncio.to_thread(run_retention, reviews, policy, datetime.now(UTC),
+                                             apply=True)  # fmt: skip
+            for deletion in result["deleted"]:
+                logger.info("Retention deleted %s (%s)", deletion["recording"], deletion["reason"])
+        except Exception:  # the database is away for a moment: the next hour will do
+            logger.exception("Retention run failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), RETENTION_EVERY_S)

@@ -24,6 +24,7 @@ from identity.roles import REGION_ROLES, Action, Role
 from identity.scope import region_prefix
 from identity.service import Actor, IdentityService
 from identity.users import User
+from recorder.deletions import DeletionLog
 from recorder.groups import Clip, Group, Session, check_clip, check_session
 from recorder.jobs import Job, JobQueue, JobState
 from recorder.review import (
@@ -76,6 +77,7 @@ class Reviews:
         lessons: LiveLessons,
         identity: IdentityService,
         storage: Storage,
+        deletions: DeletionLog,
         link_key: bytes,
         rubrics: Rubrics,
         clock: Callable[[], datetime],
@@ -86,6 +88,7 @@ class Reviews:
         self.lessons = lessons
         self.identity = identity
         self.storage = storage
+        self.deletions = deletions
         self.link_key = link_key
         self.rubrics = rubrics
         self.now = clock
@@ -123,6 +126,8 @@ class Reviews:
     def state(self, recording: str) -> str | None:
         """``recording`` (capture under way or not yet processed), ``processing``,
         ``ready`` or ``failed``; ``None`` when there is no recording of the lesson."""
+        if self.deletions.deleted([recording]):
+            return None  # removed by the retention policy (logged)
         job = self.jobs.find(recording, ASSETS)
         if job is not None:
             return STATES[job.state]
@@ -136,7 +141,7 @@ class Reviews:
         for view in self.lessons.lessons_between(today, today):
             if view.id not in jobs and self.storage.exists(f"recordings/{view.id}/{MANIFEST}"):
                 candidates.add(view.id)
-        views = self._views(candidates)
+        views = self.views(candidates - self.deletions.deleted(candidates))
         mine = {g.id for g in self.store.groups_of(user.id)}
         shared = {r for g in self.store.groups_of(user.id) for r in g.recordings} if mine else set()
         principal = user.principal()
@@ -171,7 +176,8 @@ class Reviews:
             })  # fmt: skip
         return out
 
-    def _views(self, recordings: set[str]) -> dict[str, LessonView]:
+    def views(self, recordings: set[str]) -> dict[str, LessonView]:
+        """The lessons of ``recordings`` (ids whose lessons are in the timetable)."""
         days = sorted({d for r in recordings if (d := day_of(r)) is not None})
         if not days:
             return {}

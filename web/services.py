@@ -32,6 +32,7 @@ from kernel.redis_locks import RedisLocks
 from kernel.redis_presence import RedisPresence
 from media.aiortc_tap import use_loopback_candidates
 from media.sfu import Sfu
+from recorder.deletions import DeletionLog
 from recorder.jobs import JobQueue
 from recorder.review_store import ReviewStore
 from recorder.rubrics import parse_rubrics
@@ -146,7 +147,8 @@ def build_services(
     identity = IdentityService(IdentityStore(engine), hasher or PasswordHasher())
     reviews = Reviews(
         ReviewStore(engine), JobQueue(engine), lessons, identity,
-        LocalStorage(settings.data_dir), link_key(secret), parse_rubrics(settings.review_rubrics),
+        LocalStorage(settings.data_dir), DeletionLog(engine), link_key(secret),
+        parse_rubrics(settings.review_rubrics),
         lambda: datetime.now(UTC), schedule.today,
     )  # fmt: skip
     services = Services(

@@ -80,6 +80,11 @@ class SankeSettings(BaseSettings):
     demo_live: bool = Field(
         False, description="keep demo lessons live now, with simulated classrooms (sanke demo)"
     )
+    record: bool = Field(
+        False,
+        description="record lessons and build their assets inside this process "
+        "(one machine; otherwise run `sanke record` beside it)",
+    )
     review_rubrics: dict[str, Any] = Field(
         default_factory=dict,
         description='observation scales: {"default": RUBRIC, "regions": {"3415": RUBRIC}}, '

@@ -190,3 +190,16 @@ def test_schedule_repair_prints_the_changes(tmp_path: Path) -> None:
         "timetable.csv"), "--absent", "nobody", "--out", str(tmp_path / "x"), env=env,
     )  # fmt: skip
     assert unknown.returncode == 2 and "no teacher nobody" in unknown.stderr
+
+
+def test_retention_lists_then_applies_and_a_bad_policy_is_refused(tmp_path: Path) -> None:
+    env = sanke_env(SANKE_DATA_DIR=str(tmp_path))
+    listed = run_sanke("retention", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout) == {"due": [], "deleted": []}
+    applied = run_sanke("retention", "--apply", env=env)
+    assert applied.returncode == 0 and json.loads(applied.stdout)["deleted"] == []
+    bad = run_sanke("retention", env=sanke_env(SANKE_DATA_DIR=str(tmp_path),
+                                               SANKE_RETENTION='{"days": {"delivery": 3}}'))
+    assert bad.returncode != 0 and "min_days" in bad.stderr + bad.stdout
+    assert "Traceback" not in bad.stderr
