@@ -199,7 +199,9 @@ def test_retention_lists_then_applies_and_a_bad_policy_is_refused(tmp_path: Path
     assert json.loads(listed.stdout) == {"due": [], "deleted": []}
     applied = run_sanke("retention", "--apply", env=env)
     assert applied.returncode == 0 and json.loads(applied.stdout)["deleted"] == []
-    bad = run_sanke("retention", env=sanke_env(SANKE_DATA_DIR=str(tmp_path),
-                                               SANKE_RETENTION='{"days": {"delivery": 3}}'))
+    bad = run_sanke(
+        "retention",
+        env=sanke_env(SANKE_DATA_DIR=str(tmp_path), SANKE_RETENTION='{"days": {"delivery": 3}}'),
+    )
     assert bad.returncode != 0 and "min_days" in bad.stderr + bad.stdout
     assert "Traceback" not in bad.stderr
