@@ -1,6 +1,7 @@
 """UI text of the recording review pages (评课): the recordings list, the review page and
-its script, and the printable review. Merged into ``web.i18n.MESSAGES``; the review page
-hands every ``review.*`` key to its script."""
+its script, the printable review, and the research groups page. Merged into
+``web.i18n.MESSAGES``; the review and groups pages hand every ``review.*`` key to their
+scripts."""
 
 from __future__ import annotations
 
@@ -256,4 +257,98 @@ REVIEW_MESSAGES: dict[str, tuple[str, str]] = {
     "review.print.item": ("量表项 / 评分", "Rubric item / score"),
     "review.print.author": ("评课人", "Reviewer"),
     "review.print.reply": ("回复", "Reply"),
+    # research groups (网络研修共同体) and review sessions (评课活动): /groups
+    "nav.groups": ("研修组", "Groups"),
+    "review.refused.lead_stays": (
+        "组长不能被移出研修组。",
+        "The group's lead cannot be removed from it.",
+    ),
+    "review.groups.title": ("研修组", "Research groups"),
+    "review.groups.intro": (
+        "网络研修共同体：组长邀请本区域的教师加入，共享课堂录像，发起有截止日期的评课活动。",
+        "Online research groups: the lead invites teachers of the region, shares lesson "
+        "recordings and starts review sessions with a deadline.",
+    ),
+    "review.groups.link": ("研修组与评课活动 →", "Research groups and review sessions →"),
+    "review.groups.create": ("新建研修组", "New research group"),
+    "review.groups.name": ("研修组名称", "Group name"),
+    "review.groups.name_placeholder": (
+        "如：青溪县小学英语研修组",
+        "e.g. Qingxi primary English group",
+    ),
+    "review.groups.create_submit": ("创建研修组", "Create the group"),
+    "review.groups.created": ("已创建研修组“{name}”。", "Research group “{name}” created."),
+    "review.groups.none": ("您还没有加入任何研修组。", "You are not in any research group yet."),
+    "review.groups.none_lead": (
+        "还没有研修组，请在上方新建一个。",
+        "No research group yet: create one above.",
+    ),
+    "review.groups.lead_is": ("组长：{name}", "Lead: {name}"),
+    "review.groups.you_lead": ("您是组长", "You lead this group"),
+    "review.groups.members": ("成员（{n}）", "Members ({n})"),
+    "review.groups.lead": ("组长", "Lead"),
+    "review.groups.me": ("（我）", "(me)"),
+    "review.groups.remove": ("移出", "Remove"),
+    "review.groups.remove_label": ("将{name}移出研修组", "Remove {name} from the group"),
+    "review.groups.remove_confirm": ("确定将{name}移出研修组吗？", "Remove {name} from the group?"),
+    "review.groups.removed": ("已将{name}移出研修组。", "{name} has left the group."),
+    "review.groups.add": ("添加成员", "Add a member"),
+    "review.groups.search_placeholder": ("输入姓名或用户名查找", "Type a name or username"),
+    "review.groups.search": ("查找", "Find"),
+    "review.groups.searching": ("正在查找…", "Searching…"),
+    "review.groups.candidates_none": (
+        "没有找到可添加的账号：须是本区域的教师、教研员或管理员，且尚未加入本组。",
+        "No account to add: it must be a teacher, researcher or admin of the region "
+        "who is not in the group yet.",
+    ),
+    "review.groups.add_submit": ("添加", "Add"),
+    "review.groups.add_label": ("添加{name}", "Add {name}"),
+    "review.groups.added": ("已添加{name}。", "{name} added."),
+    "review.groups.shared": ("共享的课例（{n}）", "Shared lessons ({n})"),
+    "review.groups.shared_none": ("还没有共享课例。", "No lessons shared yet."),
+    "review.groups.share": ("共享课例", "Share lessons"),
+    "review.groups.share_submit": ("共享所选课例", "Share the selected lessons"),
+    "review.groups.share_nothing": (
+        "没有可共享的录像：只能共享已处理完成、且您有权查看的录像。",
+        "Nothing to share: only processed recordings you may see can be shared.",
+    ),
+    "review.groups.share_choose": ("请先勾选要共享的课例。", "Tick the lessons to share first."),
+    "review.groups.shared_done": ("已共享 {n} 节课例。", "{n} lessons shared."),
+    "review.groups.sessions": ("评课活动（{n}）", "Review sessions ({n})"),
+    "review.groups.sessions_none": ("还没有评课活动。", "No review sessions yet."),
+    "review.groups.session": ("活动", "Session"),
+    "review.groups.deadline": ("截止时间", "Deadline"),
+    "review.groups.state": ("状态", "State"),
+    "review.groups.lessons": ("课例", "Lessons"),
+    "review.groups.progress": ("我的进度", "My progress"),
+    "review.groups.open": ("进行中", "Open"),
+    "review.groups.closed": ("已截止", "Closed"),
+    "review.groups.done": ("已完成", "Done"),
+    "review.groups.undone": ("未完成", "To do"),
+    "review.groups.lesson_n": ("课例 {n}", "Lesson {n}"),
+    "review.groups.session_new": ("发起评课活动", "Start a review session"),
+    "review.groups.session_title": ("活动名称", "Title"),
+    "review.groups.session_title_placeholder": (
+        "如：第十二周英语评课",
+        "e.g. Week 12 English review",
+    ),
+    "review.groups.session_deadline": ("截止日期", "Deadline"),
+    "review.groups.session_lessons": ("评课课例", "Lessons to review"),
+    "review.groups.session_lessons_none": (
+        "请先共享课例，再发起评课活动。",
+        "Share a lesson first, then start a session.",
+    ),
+    "review.groups.session_choose": (
+        "请至少勾选一节课例。",
+        "Tick at least one lesson.",
+    ),
+    "review.groups.session_submit": ("发起评课活动", "Start the session"),
+    "review.groups.session_created": (
+        "已发起评课活动“{title}”。",
+        "Review session “{title}” started.",
+    ),
+    "review.groups.readonly": (
+        "只有组长可以添加成员、共享课例和发起评课活动。",
+        "Only the lead adds members, shares lessons and starts review sessions.",
+    ),
 }

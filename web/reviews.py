@@ -57,6 +57,8 @@ MIME = {".mp4": "video/mp4", ".webm": "video/webm", ".m4a": "audio/mp4"}
 STATES = {JobState.DONE: "ready", JobState.FAILED: "failed",
           JobState.QUEUED: "processing", JobState.RUNNING: "processing"}  # fmt: skip
 MAX_LISTED = 500
+MAX_CANDIDATES = 20
+MEMBER_ROLES = frozenset({Role.TEACHER, Role.RESEARCHER, Role.ADMIN})  # who may join a group
 
 
 @dataclass(frozen=True)
@@ -428,18 +430,49 @@ class Reviews:
         return self.store.create_group(name, user.scope.region, user.id, user.display_name,
                                        self.now())  # fmt: skip
 
+    def may_change(self, user: User, group: Group) -> bool:
+        """Whether ``user`` may change ``group``: its lead, or an admin over its region."""
+        member = group.member(user.id)
+        return bool(member and member.lead) or _admin_over(user, group)
+
     def _led(self, user: User, group_id: int) -> Group:
         group = self.store.group(group_id)
-        member = group.member(user.id)
-        if not ((member and member.lead) or _admin_over(user, group)):
+        if not self.may_change(user, group):
             raise ReviewRefused("not_lead", "only the group's lead may change it")
         return group
+
+    def candidates(self, user: User, group_id: int, query: str) -> list[dict[str, Any]]:
+        """Active accounts the group's lead may add: teachers, researchers and admins of
+        the group's region who are not members yet, whose username or name contains
+        ``query``; at most ``MAX_CANDIDATES``, by username. Only the lead (or an admin over
+        the region) may ask."""
+        group = self._led(user, group_id)
+        prefix = region_prefix(group.region)
+        needle = query.strip().casefold()
+        found = []
+        # the lead's region scope covers the group's region (it is where the lead made it)
+        for account in self.identity.users_visible_to(user.principal()):
+            if not account.active or account.role not in MEMBER_ROLES or group.member(account.id):
+                continue
+            if needle not in account.username.casefold() and needle not in (
+                account.display_name.casefold()
+            ):
+                continue
+            if not any(code.startswith(prefix) for code in _regions_of(self.lessons, account)):
+                continue
+            found.append({"user_id": account.id, "username": account.username,
+                          "name": account.display_name, "role": account.role.value})  # fmt: skip
+            if len(found) >= MAX_CANDIDATES:
+                break
+        return found
 
     def add_member(self, user: User, group_id: int, member_id: int) -> Group:
         group = self._led(user, group_id)
         member = self.identity.user(member_id)
         if not member.active:
             raise ReviewInvalid("user", "that account is deactivated")
+        if member.role not in MEMBER_ROLES:
+            raise ReviewInvalid("user", "only teachers, researchers and admins join a group")
         regions = _regions_of(self.lessons, member)
         if not any(code.startswith(region_prefix(group.region)) for code in regions):
             raise ReviewInvalid("user", "that account is outside the group's region")
@@ -447,6 +480,9 @@ class Reviews:
 
     def remove_member(self, user: User, group_id: int, member_id: int) -> Group:
         group = self._led(user, group_id)
+        member = group.member(member_id)
+        if member is not None and member.lead:  # a group without its lead is left unmanaged
+            raise ReviewRefused("lead_stays", "the group's lead cannot be removed")
         return self.store.remove_member(group.id, member_id)
 
     def share(self, user: User, group_id: int, recordings: list[str]) -> Group:
@@ -466,9 +502,10 @@ class Reviews:
         return self.store.create_session(group.id, title, deadline, chosen, user.id, self.now())
 
     def sessions(self, user: User) -> list[dict[str, Any]]:
-        """The sessions of the reader's groups, with whether the reader has commented on
+        """The sessions of the groups the reader sees (``groups``: their own, and for an
+        admin or researcher those of the region), with whether the reader has commented on
         or scored each of their recordings."""
-        groups = {g.id: g for g in self.store.groups_of(user.id)}
+        groups = {g.id: g for g in self.groups(user)}
         now = self.now()
         out = []
         for session in self.store.sessions_of(groups):

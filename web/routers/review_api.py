@@ -234,6 +234,14 @@ def create_group(
     return group_json(services.reviews.create_group(_user(services, principal), name))
 
 
+@router.get("/api/v1/groups/{group}/candidates")
+def group_candidates(
+    group: int, services: ServicesDep, principal: Viewer, q: str = ""
+) -> list[dict[str, Any]]:
+    """Accounts the group's lead may add, matching ``q`` (username or name)."""
+    return services.reviews.candidates(_user(services, principal), group, q)
+
+
 @router.post("/api/v1/groups/{group}/members", status_code=201)
 def add_member(
     group: int,
