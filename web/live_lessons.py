@@ -518,9 +518,16 @@ class LiveLessons:
         }
 
     def live_now(self, region_target: Callable[[LessonView], bool]) -> list[dict[str, Any]]:
-        """Snapshots of the open and live lessons the caller may see."""
+        """Snapshots of the open and live lessons the caller may see: the live ones first
+        (what an inspector patrols), then those still waiting for their teacher, each by
+        bell time."""
+
+        def order(item: tuple[str, LiveRoom]) -> tuple[bool, datetime]:
+            live = item[1]
+            return live.room.state is not RoomState.LIVE, live.view.starts_at
+
         return [
             self.snapshot(lesson)
-            for lesson, live in sorted(self._rooms.items(), key=lambda kv: kv[1].view.starts_at)
+            for lesson, live in sorted(self._rooms.items(), key=order)
             if live.room.joinable and region_target(live.view)
         ]
