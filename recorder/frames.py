@@ -18,10 +18,10 @@ received: older ones are late and ignored.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 
 from media.errors import MalformedPacket
-from media.rtp.header import parse_rtp
 from media.rtp.keyframe import H264_FU_A, H264_IDR, H264_STAP_A, vp8_starts_keyframe
 
 VIDEO = frozenset({"vp8", "h264"})
@@ -45,12 +45,12 @@ class Frame:
     arrival: float
 
 
-@dataclass(frozen=True, slots=True)
-class _Packet:
-    timestamp: int
-    marker: bool
-    payload: bytes  # empty: padding only, holds its sequence number and nothing else
-    arrival: float
+# A packet held until its frame is complete: (timestamp, marker, payload, arrival). A tuple,
+# not a dataclass: it is made for every packet, and a frozen dataclass costs 20 times more.
+# An empty payload is padding only: it holds its sequence number and nothing else.
+_Held = tuple[int, bool, bytes, float]
+_HEAD = struct.Struct("!BBHI")  # V/P/X/CC, M/PT, sequence number, timestamp
+_WORDS = struct.Struct("!H")
 
 
 def unwrap(value: int, reference: int, bits: int) -> int:
@@ -75,7 +75,7 @@ class FrameAssembler:
         self.lost_packets = 0
         self.malformed_packets = 0
         self._video = name in VIDEO
-        self._buffer: dict[int, _Packet] = {}  # extended sequence number -> packet
+        self._buffer: dict[int, _Held] = {}  # extended sequence number -> packet
         self._next: int | None = None  # oldest sequence number not yet resolved
         self._highest = 0  # newest sequence number, and the timestamp it carried
         self._timestamp = 0
@@ -84,22 +84,25 @@ class FrameAssembler:
         self._stray: tuple[int, bytes, float] | None = None  # sequence, packet, arrival
         self._boundary = False  # did the last resolved packet end a frame we received?
         self._need_keyframe = self._video
+        # the frame at the oldest sequence number, as far as it has come: see _run
+        self._scan: tuple[int, list[_Held], int] | None = None
 
     def push(self, packet: bytes, arrival: float) -> list[Frame]:
         """Add one whole RTP packet; return the frames it completes, in order."""
         try:
-            header = parse_rtp(packet)
+            marker, wire_sequence, wire_timestamp, start, end = rtp_payload(packet)
         except MalformedPacket:
             self.malformed_packets += 1
             return []
         if self._next is None:
-            self._restart(header.sequence, header.timestamp)
-        sequence = unwrap(header.sequence, self._highest, 16)
+            self._restart(wire_sequence, wire_timestamp)
+        highest = self._highest
+        sequence = highest + ((wire_sequence - highest + 0x8000) & 0xFFFF) - 0x8000  # unwrap
         stray, self._stray = self._stray, None
-        if abs(sequence - self._highest) > MAX_DROPOUT:
-            if stray is None or header.sequence != (stray[0] + 1) & 0xFFFF:
+        if abs(sequence - highest) > MAX_DROPOUT:
+            if stray is None or wire_sequence != (stray[0] + 1) & 0xFFFF:
                 self.malformed_packets += stray is not None
-                self._stray = (header.sequence, packet, arrival)
+                self._stray = (wire_sequence, packet, arrival)
                 return []  # held: one far-off packet may be a stray
             frames = self.flush()  # two in a row: the sender restarted (RFC 3550 A.1)
             self._next = None
@@ -108,11 +111,25 @@ class FrameAssembler:
         assert self._next is not None
         if sequence < self._next or sequence in self._buffer:
             return []  # a duplicate, or too late: already counted as lost
-        timestamp = unwrap(header.timestamp, self._timestamp, 32)
-        payload = bytes(packet[header.payload_start : header.payload_end])
-        self._buffer[sequence] = _Packet(timestamp, header.marker, payload, arrival)
-        if sequence > self._highest:
+        last = self._timestamp
+        timestamp = last + ((wire_timestamp - last + 0x8000_0000) & 0xFFFF_FFFF) - 0x8000_0000
+        held = (timestamp, marker, bytes(packet[start:end]), arrival)
+        self._buffer[sequence] = held
+        if sequence > highest:
             self._highest, self._timestamp = sequence, timestamp
+            scan = self._scan
+            if (
+                scan is not None
+                and scan[2] == sequence
+                and scan[0] == self._next
+                and self._video
+                and not marker
+                and held[2]
+                and timestamp == scan[1][0][0]
+            ):  # in order, inside the frame being gathered: _drain would only add it
+                scan[1].append(held)
+                self._scan = (scan[0], scan[1], sequence + 1)
+                return []
         return self._drain(final=False)
 
     def flush(self) -> list[Frame]:
@@ -128,6 +145,7 @@ class FrameAssembler:
         self._timestamp = extended
         self._boundary = False
         self._need_keyframe = self._video
+        self._scan = None
 
     def _drain(self, final: bool) -> list[Frame]:
         frames: list[Frame] = []
@@ -150,11 +168,11 @@ class FrameAssembler:
                 if not final and self._highest - end < self.reorder_window:
                     break
                 self._remove(start, end)
-                self._drop(run[0].timestamp)
+                self._drop(run[0][0])
                 self._boundary = False
                 continue
             self._remove(start, end)
-            opened = self._boundary or self._opens(run[0].payload)
+            opened = self._boundary or self._opens(run[0][2])
             self._boundary = True
             frame = self._frame(run) if opened else None
             if frame is not None and (not self._need_keyframe or frame.keyframe):
@@ -162,26 +180,33 @@ class FrameAssembler:
                 self._last_emitted = frame.timestamp
                 frames.append(frame)
             else:
-                self._drop(run[0].timestamp)
+                self._drop(run[0][0])
         return frames
 
-    def _run(self, start: int) -> tuple[list[_Packet], int, bool]:
+    def _run(self, start: int) -> tuple[list[_Held], int, bool]:
         """The packets of the frame at ``start``, the sequence number after them, and
-        whether the frame is known to end there."""
-        run: list[_Packet] = []
-        sequence = start
-        while (packet := self._buffer.get(sequence)) is not None:
-            if not packet.payload:
+        whether the frame is known to end there. An unfinished frame's walk is kept and
+        resumed, so that a frame of n packets costs n steps, not n²/2: until ``start``
+        moves on, packets only come after the first one missing."""
+        scan = self._scan
+        if scan is not None and scan[0] == start:
+            run, sequence = scan[1], scan[2]
+        else:
+            run, sequence = [], start
+        buffer, video = self._buffer, self._video
+        while (packet := buffer.get(sequence)) is not None:
+            if not packet[2]:
                 if not run:
                     return run, sequence + 1, True
                 sequence += 1
                 continue
-            if run and packet.timestamp != run[0].timestamp:
+            if run and packet[0] != run[0][0]:
                 return run, sequence, True  # the marker was missing: the timestamp tells
             run.append(packet)
             sequence += 1
-            if packet.marker or not self._video:
+            if packet[1] or not video:
                 return run, sequence, True
+        self._scan = (start, run, sequence)
         return run, sequence, False
 
     def _remove(self, start: int, end: int) -> None:
@@ -211,24 +236,50 @@ class FrameAssembler:
             return nal in _H264_OPENERS
         return True
 
-    def _frame(self, run: list[_Packet]) -> Frame | None:
+    def _frame(self, run: list[_Held]) -> Frame | None:
         """Depacketize; None when the payloads do not follow their RFC."""
-        arrival = min(packet.arrival for packet in run)
-        timestamp = run[0].timestamp
+        timestamp = run[0][0]
         if self._last_emitted is not None and timestamp <= self._last_emitted:
             return None  # a second frame at one timestamp: the sender is confused
         try:
             if self.codec == "vp8":
-                data = b"".join(vp8_depacketize(packet.payload) for packet in run)
-                keyframe = vp8_starts_keyframe(run[0].payload)
+                data = b"".join([vp8_depacketize(packet[2]) for packet in run])
+                keyframe = vp8_starts_keyframe(run[0][2])
             elif self.codec == "h264":
-                data, keyframe = h264_depacketize([packet.payload for packet in run])
+                data, keyframe = h264_depacketize([packet[2] for packet in run])
             else:
-                data, keyframe = run[0].payload, True
+                data, keyframe = run[0][2], True
         except MalformedPacket:
             self.malformed_packets += 1
             return None
+        arrival = min([packet[3] for packet in run]) if len(run) > 1 else run[0][3]
         return Frame(data, timestamp, keyframe, arrival) if data else None
+
+
+def rtp_payload(packet: bytes) -> tuple[bool, int, int, int, int]:
+    """The marker bit, sequence number, timestamp, and the payload's start and end in an
+    RTP packet (RFC 3550 §5.1); ``MalformedPacket`` if its header does not hold. Header
+    extensions are skipped whole, not read (``media.rtp.header.parse_rtp`` reads them)."""
+    size = len(packet)
+    if size < 12:
+        raise MalformedPacket("RTP packet shorter than 12 bytes")
+    first, second, sequence, timestamp = _HEAD.unpack_from(packet)
+    if first >> 6 != 2:
+        raise MalformedPacket("RTP version is not 2")
+    start = 12 + 4 * (first & 0x0F)
+    if first & 0x10:
+        if size < start + 4:
+            raise MalformedPacket("RTP extension header runs past the packet")
+        start += 4 + 4 * _WORDS.unpack_from(packet, start + 2)[0]
+    if size < start:
+        raise MalformedPacket("RTP header runs past the packet")
+    end = size
+    if first & 0x20:
+        padding = packet[-1]
+        if padding == 0 or start + padding > size:
+            raise MalformedPacket("RTP padding length is invalid")
+        end = size - padding
+    return bool(second & 0x80), sequence, timestamp, start, end
 
 
 def vp8_depacketize(payload: bytes) -> bytes:
@@ -255,7 +306,7 @@ def vp8_depacketize(payload: bytes) -> bytes:
 def h264_depacketize(payloads: list[bytes]) -> tuple[bytes, bool]:
     """An Annex-B access unit from single NAL, STAP-A and FU-A payloads (RFC 6184
     §5.6-5.8), and whether it holds an IDR slice."""
-    out = bytearray()
+    parts: list[bytes] = []  # joined once at the end: half the copying of a bytearray
     idr = False
     fragment = False
     for payload in payloads:
@@ -267,11 +318,11 @@ def h264_depacketize(payloads: list[bytes]) -> tuple[bytes, bool]:
             if header & 0x80:  # S: the first fragment carries the NAL header's type
                 if fragment:
                     raise MalformedPacket("H.264 FU-A starts inside another")
-                out += START_CODE + bytes([(payload[0] & 0xE0) | (header & 0x1F)])
+                parts.append(START_CODE + bytes([(payload[0] & 0xE0) | (header & 0x1F)]))
                 fragment = True
             elif not fragment:
                 raise MalformedPacket("H.264 FU-A continues a fragment never started")
-            out += payload[2:]
+            parts.append(payload[2:])
             idr |= header & 0x1F == H264_IDR
             fragment = not header & 0x40  # E: the last fragment
             continue
@@ -284,14 +335,14 @@ def h264_depacketize(payloads: list[bytes]) -> tuple[bytes, bool]:
                 position += 2
                 if size == 0 or position + size > len(payload):
                     raise MalformedPacket("H.264 STAP-A unit runs past the packet")
-                out += START_CODE + payload[position : position + size]
+                parts += (START_CODE, payload[position : position + size])
                 idr |= payload[position] & 0x1F == H264_IDR
                 position += size
         elif 1 <= kind <= 23:
-            out += START_CODE + payload
+            parts += (START_CODE, payload)
             idr |= kind == H264_IDR
         else:  # STAP-B, MTAP, FU-B: not in packetization-mode 0 or 1
             raise MalformedPacket(f"H.264 packet type {kind} is not supported")
     if fragment:
         raise MalformedPacket("H.264 access unit ends inside an FU-A")
-    return bytes(out), idr
+    return b"".join(parts), idr

@@ -11,6 +11,14 @@ front). Files in ``folder``:
   and fsynced after the rename: its RTP timestamps, the wall-clock time of its first
   frame, its frame count and duration.
 
+Closing a segment and making it durable (close, fsync, rename, fsync the folder, the
+timeline line) takes milliseconds of waiting on the disk; given a ``finisher`` (an
+executor), the writer does it there, in the same order and one segment after the other,
+and goes on with the next segment meanwhile, so that an event loop does not wait. A crash
+loses no more than when the writer waits: while a segment is being made durable, it and
+the media that came since (now at the start of the open segment; else still unread in a
+socket) are what a crash would lose.
+
 Packet times are RTP ticks (time base 1/clock rate) since the segment's first frame, so
 every segment plays on its own from 0 (a Matroska Duration counts from 0, and ffmpeg's
 concat demuxer adds it up); the timeline's ``wall`` places each on the wall clock.
@@ -27,6 +35,7 @@ deletes stale ``.part`` files and numbers on after the last finished segment.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import json
@@ -34,12 +43,13 @@ import logging
 import os
 import re
 import struct
+from concurrent.futures import Executor, Future
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import av
-from av.container import OutputContainer
+from av.container import InputContainer, OutputContainer
 from av.stream import Stream
 
 from recorder.frames import Frame
@@ -89,9 +99,11 @@ class SegmentWriter:
         segment_seconds: float = 2.0,
         width: int | None = None,
         height: int | None = None,
+        finisher: Executor | None = None,
     ) -> None:
         """``track`` is a file-name stem; ``width`` and ``height`` are used when a VP8
-        keyframe does not give the picture size."""
+        keyframe does not give the picture size; ``finisher`` closes segments and makes
+        them durable (see the module's docstring), or the caller does when it is None."""
         assert TRACK_NAME.match(track), f"not a safe file-name stem: {track!r}"
         self.codec = codec.lower()
         if self.codec not in CONTAINERS:
@@ -114,6 +126,9 @@ class SegmentWriter:
         self._number: int | None = None  # found at the first segment: see _recover
         self._chained = False  # a segment was opened: the next may start on any frame
         self._size: tuple[int, int] | None = None  # the picture size of the chain
+        self._finisher = finisher
+        self._finishing: Future[None] | None = None  # the last segment handed to it
+        self._template: InputContainer | None = None  # Opus: see _ogg_opus_head
 
     def write(self, frame: Frame, wall: float) -> None:
         """Add the next frame; ``wall`` is its wall-clock time (UTC epoch seconds)."""
@@ -139,9 +154,16 @@ class SegmentWriter:
         segment.frames += 1
 
     def close(self) -> None:
-        """Finish the open segment, if any."""
+        """Finish the open segment, if any; when this returns, every finished segment is
+        durable and in the timeline (or what failed is raised)."""
+        if self._template is not None:
+            self._template.close()
+            self._template = None
         if self._segment is not None:
             self._finish(None)
+        finishing, self._finishing = self._finishing, None
+        if finishing is not None:
+            finishing.result()
 
     @staticmethod
     def read_timeline(folder: Path, track: str) -> list[SegmentInfo]:
@@ -190,8 +212,9 @@ class SegmentWriter:
         stream: Stream
         try:
             if self.codec == "opus":
-                with av.open(io.BytesIO(_ogg_opus_head()), format="ogg") as template:
-                    stream = container.add_stream_from_template(template.streams.audio[0])
+                if self._template is None:  # opened once: it costs more than the segment
+                    self._template = av.open(io.BytesIO(_ogg_opus_head()), "r", format="ogg")
+                stream = container.add_stream_from_template(self._template.streams.audio[0])
             elif size is not None:
                 stream = container.add_mux_stream(self.codec, width=size[0], height=size[1])
             else:
@@ -215,25 +238,48 @@ class SegmentWriter:
         segment.container.mux(packet)
 
     def _finish(self, following: int | None) -> None:
-        """Close the open segment (``following``: the next frame's timestamp), make it
-        durable, rename it, then record it in the timeline."""
+        """End the open segment (``following``: the next frame's timestamp) and have it
+        made durable, here or by the finisher; raise what failed in an earlier one."""
+        finishing = self._finishing
+        if finishing is not None and finishing.done():
+            self._finishing = None
+            finishing.result()  # the disk is full or gone: the caller must know
         segment, pending = self._segment, self._pending
         assert segment is not None and pending is not None
         self._segment = self._pending = None
         duration = self._gap if following is None else following - pending.timestamp
         self._mux(segment, pending, duration)
-        segment.container.close()
-        final = self.folder / segment.name
-        part = final.with_name(f"{segment.name}.part")
-        _fsync(part)
-        part.replace(final)
-        _fsync(self.folder)
         self._number = (self._number or 0) + 1
         info = SegmentInfo(
             segment.name, segment.first_timestamp, pending.timestamp, segment.first_wall,
             segment.frames,
             (pending.timestamp + duration - segment.first_timestamp) / self.clock_rate,
         )  # fmt: skip
+        if self._finisher is None:
+            self._make_durable(segment.container, info, None)
+        else:
+            self._finishing = self._finisher.submit(
+                self._make_durable, segment.container, info, self._finishing
+            )
+
+    def _make_durable(
+        self, container: OutputContainer, info: SegmentInfo, previous: Future[None] | None
+    ) -> None:
+        """Close a segment, make it durable, rename it, then record it in the timeline;
+        after the one before it (``previous``), so that the timeline stays in order."""
+        try:
+            if previous is not None:
+                previous.result()  # and after a failure, nothing more: the caller stops
+        except BaseException:
+            with contextlib.suppress(Exception):
+                container.close()
+            raise
+        container.close()
+        final = self.folder / info.segment
+        part = final.with_name(f"{info.segment}.part")
+        _fsync(part)
+        part.replace(final)
+        _fsync(self.folder)
         with self._timeline.open("a", encoding="utf-8") as timeline:
             timeline.write(json.dumps(asdict(info)) + "\n")
             timeline.flush()

@@ -7,11 +7,17 @@ and a microphone (Opus) over WHIP: a stream is what one lesson gives the recorde
 rooms make the recorder run N ``RoomRecorder``s (N sockets, N peer connections), as
 ``sanke record`` does for N live lessons. Processes on loopback: the SFU (media.http
 behind uvicorn), the publishers (aiortc, ``sfu_media.PacedPackets``, a few per process),
-and the recorder (``RecorderAgent``, its own process, whose CPU /proc measures alone).
-``SegmentWriter._finish`` (close, fsync, rename, timeline line) is timed by wrapping it
-in the recorder process of this benchmark only. Afterwards one recorded camera track is
-assembled and cut into HLS; so is a synthetic lesson of ``--lesson-minutes`` made of the
-recorded segments repeated, which gives ``hls_seconds_per_lesson_minute``.
+and the recorder (``RecorderAgent``, its own process, whose CPU /proc measures alone:
+``streams_per_core`` is N over it, given only when the load was reached, that is when
+the recorder recorded ≥ 95 % of the video frames the publishers sent; ``--profile P``
+also writes a cProfile of the recorder in the window to ``P.N``, to see where it goes).
+Two steps of ending a segment are timed by wrapping them in the recorder process of this
+benchmark only: ``SegmentWriter._finish``, what the event loop spends on it
+(``segment_write_ms_*``), and ``SegmentWriter._make_durable`` (close, fsync, rename,
+timeline line), which the recorder does in a thread (``segment_durable_ms_*``).
+Afterwards one recorded camera track is assembled and cut into HLS; so is a synthetic
+lesson of ``--lesson-minutes`` made of the recorded segments repeated, which gives
+``hls_seconds_per_lesson_minute``.
 Bounded: N ≤ 200, S ≤ 300 s, every child stopped at the end.
 """
 
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import json
 import os
 import secrets
@@ -44,6 +51,7 @@ from tests.benchmarks.sfu_media import ensure_media  # noqa: E402
 PER_PROCESS = 10  # publishers per process: aiortc packetizes in Python
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 WORKDIR = Path("var/bench/recorder")
+LOAD_REACHED = 0.95  # of the publishers' video frames recorded, for streams_per_core
 
 
 def _token(secret: str, room: str, role: str) -> str:
@@ -57,13 +65,18 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _cpu_seconds(pid: int) -> float:
+def _cpu_seconds(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds of a process (all its threads)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
 
 
 def _p99(values: list[float]) -> float | None:
     return round(sorted(values)[int(0.99 * (len(values) - 1))], 2) if values else None
+
+
+def _max(values: list[float]) -> float | None:
+    return round(max(values), 2) if values else None
 
 
 # --- roles (each runs in its own process) ---------------------------------------
@@ -129,25 +142,40 @@ async def _recorder(args: argparse.Namespace) -> None:
     from recorder.segments import SegmentWriter
 
     use_loopback_candidates()
-    finished: list[tuple[float, float]] = []  # (when, milliseconds)
-    finish = SegmentWriter._finish
+    timings: dict[str, list[tuple[float, float]]] = {"finish": [], "durable": []}
 
-    def timed_finish(self: SegmentWriter, following: int | None) -> None:
-        started = time.perf_counter()
-        finish(self, following)
-        finished.append((time.time(), (time.perf_counter() - started) * 1000.0))
+    def timed(name: str, step: Any) -> Any:
+        def run(*args: Any) -> None:
+            started = time.perf_counter()
+            step(*args)  # when the step raises, it is not timed
+            timings[name].append((time.time(), (time.perf_counter() - started) * 1000.0))
 
-    SegmentWriter._finish = timed_finish  # type: ignore[method-assign]
+        return run
+
+    SegmentWriter._finish = timed("finish", SegmentWriter._finish)  # type: ignore[method-assign]
+    SegmentWriter._make_durable = timed(  # type: ignore[method-assign]
+        "durable", SegmentWriter._make_durable
+    )
     rooms = [f"room-{i}" for i in range(args.count)]
     ws_url = args.url.replace("http://", "ws://") + "/ws"
     agent = RecorderAgent(
         ws_url, lambda: rooms, lambda room: _token(args.secret, room, "recorder"), Path(args.root)
     )
     stop = asyncio.Event()
-    asyncio.get_running_loop().call_later(max(0.0, args.end - time.time() + 0.5), stop.set)
+    loop = asyncio.get_running_loop()
+    loop.call_later(max(0.0, args.end - time.time() + 0.5), stop.set)
+    profile = cProfile.Profile() if args.profile else None
+    if profile is not None:  # the window only: not the imports, not the negotiation
+        loop.call_later(max(0.0, args.start - time.time()), profile.enable)
+        loop.call_later(max(0.0, args.end - time.time()), profile.disable)
     await agent.run(stop)
-    in_window = [ms for when, ms in finished if args.start <= when <= args.end]
-    Path(args.out).write_text(json.dumps({"finish_ms": in_window, "segments": len(finished)}))
+    if profile is not None:
+        profile.dump_stats(args.profile)
+    in_window = {
+        f"{name}_ms": [ms for when, ms in values if args.start <= when <= args.end]
+        for name, values in timings.items()
+    }
+    Path(args.out).write_text(json.dumps({**in_window, "segments": len(timings["durable"])}))
 
 
 # --- orchestration ------------------------------------------------------------------
@@ -168,7 +196,7 @@ def _wait_port(port: int, seconds: float) -> None:
     raise RuntimeError(f"the SFU did not listen on {port} within {seconds} s")
 
 
-def run(count: int, seconds: float, workdir: Path) -> dict[str, Any]:
+def run(count: int, seconds: float, workdir: Path, profile: str = "") -> dict[str, Any]:
     secret, port = secrets.token_hex(32), _free_port()
     url = f"http://127.0.0.1:{port}/media"
     root = workdir / f"rec-{count}"
@@ -194,7 +222,8 @@ def run(count: int, seconds: float, workdir: Path) -> dict[str, Any]:
         rec_out = workdir / f"rec-{count}.json"
         rec_out.unlink(missing_ok=True)
         recorder = _spawn("recorder", "--url", url, "--secret", secret, "--count", str(count),
-                          "--root", str(root), "--out", str(rec_out), *window)  # fmt: skip
+                          "--root", str(root), "--out", str(rec_out), *window,
+                          *(["--profile", profile] if profile else []))  # fmt: skip
         children.append(recorder)
         while time.time() < start:
             time.sleep(0.05)
@@ -205,23 +234,34 @@ def run(count: int, seconds: float, workdir: Path) -> dict[str, Any]:
             child.wait(timeout=60 + count)
     finally:
         stop_children(children)
-    cpu_percent = 100.0 * (cpu1 - cpu0) / seconds
+    user_percent = 100.0 * (cpu1[0] - cpu0[0]) / seconds
+    system_percent = 100.0 * (cpu1[1] - cpu0[1]) / seconds
+    cpu_percent = user_percent + system_percent
     sent = [n for out in pub_outs for n in json.loads(out.read_text())["video_frames_sent"]]
     written = json.loads(rec_out.read_text())
     frames = _frames_in_window(root, start, end)
+    ratio = frames / sum(sent) if sum(sent) else 0.0
+    # Below this the recorder was not given N streams' load (the SFU or the publishers ran
+    # out of CPU first, as they do at 100 streams on two cores): its CPU says nothing then.
+    reached = ratio >= LOAD_REACHED and len(sent) == count
     return {
         "streams": count,
+        "load_reached": reached,
         "recorder_cpu_percent": round(cpu_percent, 1),
-        "streams_per_core": round(count / (cpu_percent / 100.0)) if cpu_percent > 0 else None,
-        "segment_write_ms_p99": _p99(written["finish_ms"]),
-        "segment_write_ms_max": round(max(written["finish_ms"]), 2)
-        if written["finish_ms"]
+        "recorder_user_percent": round(user_percent, 1),
+        "recorder_system_percent": round(system_percent, 1),
+        "streams_per_core": round(count / (cpu_percent / 100.0))
+        if cpu_percent > 0 and reached
         else None,
+        "segment_write_ms_p99": _p99(written["finish_ms"]),
+        "segment_write_ms_max": _max(written["finish_ms"]),
+        "segment_durable_ms_p99": _p99(written["durable_ms"]),
+        "segment_durable_ms_max": _max(written["durable_ms"]),
         "segments_written": written["segments"],
         "publishers_connected": len(sent),
         "video_frames_sent": sum(sent),
         "video_frames_recorded": frames,
-        "video_frames_recorded_ratio": round(frames / sum(sent), 4) if sum(sent) else 0.0,
+        "video_frames_recorded_ratio": round(ratio, 4),
     }
 
 
@@ -300,6 +340,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--lesson-minutes", type=float, default=45.0, help="0: skip")
     parser.add_argument("--json", action="store_true", help="JSON output (the only format)")
+    parser.add_argument(
+        "--profile",
+        default="",
+        help="cProfile the recorder in the window into PROFILE.N "
+        "(N streams; read with pstats; it slows the recorder: not for the figures)",
+    )
     parser.add_argument("--role", default=None, help=argparse.SUPPRESS)
     for name in ("--port", "--secret", "--url", "--tokens", "--out", "--count", "--root",
                  "--start", "--end"):  # fmt: skip
@@ -328,7 +374,8 @@ def main() -> None:
     WORKDIR.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
     for count in counts:
-        row = run(count, args.seconds, WORKDIR)
+        profile = f"{args.profile}.{count}" if args.profile else ""
+        row = run(count, args.seconds, WORKDIR, profile)
         rows.append(row)
         print(json.dumps(row), file=sys.stderr)
     timing = hls_timing(WORKDIR, args.lesson_minutes)

@@ -70,11 +70,11 @@ async def test_a_subscriber_decodes_what_the_synthetic_teacher_publishes(
         assert len(frames) >= 15  # 15 fps
         # the SFU may switch this subscriber between the two layers while it watches:
         # compare the first and last frames of the layer it saw most of
-        layers: dict[tuple[int, int], list[Any]] = {}
+        by_size: dict[tuple[int, int], list[Any]] = {}
         for frame in frames:
-            layers.setdefault((frame.height, frame.width), []).append(frame)
-        assert set(layers) <= {(360, 640), (180, 320)}
-        seen = max(layers.values(), key=len)
+            by_size.setdefault((frame.height, frame.width), []).append(frame)
+        assert set(by_size) <= {(360, 640), (180, 320)}
+        seen = max(by_size.values(), key=len)
         assert len(seen) >= 5
         first, last = (f.to_ndarray(format="gray") for f in (seen[0], seen[-1]))
         assert np.abs(first.astype(int) - last.astype(int)).max() > 100  # the picture moves

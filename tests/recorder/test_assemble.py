@@ -4,10 +4,12 @@ deleted (a crash) and one corrupted, remuxed into one file, and HLS for H.264.""
 
 from __future__ import annotations
 
+import fractions
 import hashlib
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import av
 import pytest
@@ -15,7 +17,8 @@ import pytest
 from recorder.assemble import GAP_TOLERANCE_S, SegmentSpan, assemble_track, hls, plan
 from recorder.errors import AssemblyFailed, FfmpegMissing
 from recorder.ffmpeg_binary import Ffmpeg, find_ffmpeg
-from recorder.segments import SegmentInfo
+from recorder.frames import Frame
+from recorder.segments import SegmentInfo, SegmentWriter
 from tests.recorder.conftest import ENCODERS, require_encoders
 
 WALL0 = 1_700_000_000.0
@@ -170,6 +173,36 @@ def test_h264_track_becomes_faststart_mp4_and_hls(tools, tmp_path):
         + ["-f", "null", "-"],
         check=True,
     )
+
+
+def test_a_segment_of_one_frame_right_before_the_next_still_makes_an_mp4(tools, tmp_path):
+    """A track's writer replaced just after a cut (a new SSRC for the same source) leaves a
+    segment of one frame, and the next starts at once: every frame is kept, in time."""
+    context: Any = av.CodecContext.create("libx264", "w")
+    context.width, context.height, context.pix_fmt = 320, 240, "yuv420p"
+    context.time_base, context.framerate = fractions.Fraction(1, 90_000), fractions.Fraction(30)
+    context.gop_size, context.options = 1, {"preset": "ultrafast", "tune": "zerolatency"}
+    encoded = []
+    for i in range(90):
+        picture = av.VideoFrame(320, 240, "yuv420p")
+        picture.pts = i * 3000
+        encoded += context.encode(picture)
+    encoded += context.encode(None)
+    frames = [Frame(bytes(p), 3000 * i, True, WALL0 + i / 30) for i, p in enumerate(encoded)]
+    first = SegmentWriter(tmp_path, "cam", "h264", 90_000, segment_seconds=1.0)
+    for frame in frames[:31]:  # 30 frames, then one alone after the cut
+        first.write(frame, frame.arrival)
+    first.close()
+    second = SegmentWriter(tmp_path, "cam", "h264", 90_000, segment_seconds=1.0)
+    for frame in frames[31:]:
+        second.write(frame, frame.arrival)
+    second.close()
+    assert [s.frames for s in SegmentWriter.read_timeline(tmp_path, "cam")] == [30, 1, 30, 29]
+
+    asset = assemble_track(tmp_path, "cam", tmp_path / "out", tools=tools)
+    assert (asset.path.suffix, asset.segments, asset.skipped, asset.gaps) == (".mp4", 4, [], [])
+    assert len(packet_times(asset.path)) == 90
+    assert asset.duration == pytest.approx(3.0, abs=0.1)
 
 
 def test_vp8_gets_no_hls(tools, tmp_path):

@@ -160,6 +160,19 @@ def test_padding_only_packets_hold_a_sequence_number_and_nothing_else() -> None:
     assert (assembler.lost_packets, assembler.dropped_frames) == (0, 0)
 
 
+def test_csrcs_header_extensions_and_padding_are_not_payload() -> None:
+    """RFC 3550 §5.1 and RFC 8285: the payload starts after the CSRCs and the extension
+    block, and ends before the padding (its last byte counts it)."""
+    plain = vp8_packets(1, 0, KEY, parts=1)[0]
+    extension = struct.pack("!HH", 0xBEDE, 2) + b"\x10\x05\x22\x01\x02\x03\x00\x00"
+    framed = bytes([0x80 | 0x20 | 0x10 | 2]) + plain[1:12] + b"\x00\x00\x00\x01" * 2
+    framed += extension + plain[12:] + b"\x00\x00\x03"
+    cut_short = framed[:14]  # two CSRCs announced, half of one there
+    assembler = FrameAssembler("vp8", 90_000)
+    assert [f.data for f in feed(assembler, [cut_short, framed])] == [KEY]
+    assert assembler.malformed_packets == 1
+
+
 def test_h264_stap_a_fu_a_and_single_nal_units_become_annex_b() -> None:
     stap = bytes([0x78]) + b"".join(struct.pack("!H", len(n)) + n for n in (SPS, PPS))
     fu = [bytes([0x7C, 0x85]) + IDR[1:15], bytes([0x7C, 0x05]) + IDR[15:30],

@@ -10,7 +10,9 @@ import pickle
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +140,62 @@ def test_a_new_writer_deletes_stale_parts_mends_a_torn_timeline_and_numbers_on(
         "t-000001.mkv",
     ]
     assert timeline.read_text().count("\n") == 2
+
+
+class GatedExecutor(Executor):
+    """Runs what it is given in its own thread, once ``gate`` is set."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.threads: set[str] = set()
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="finisher")
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        def gated() -> Any:
+            self.gate.wait(10)
+            self.threads.add(threading.current_thread().name)
+            return fn(*args, **kwargs)
+
+        return self._pool.submit(gated)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self.gate.set()
+        self._pool.shutdown(wait)
+
+
+def test_a_finisher_makes_segments_durable_in_order_while_the_writer_goes_on(
+    tmp_path: Path,
+) -> None:
+    finisher = GatedExecutor()
+    writer = SegmentWriter(tmp_path, "t", "vp8", 90_000, segment_seconds=1.0, finisher=finisher)
+    write(writer, video("K" + "D" * 69))  # two segments cut, a third open
+    # nothing durable yet: the writer did not wait, and went on with the open segment
+    assert SegmentWriter.read_timeline(tmp_path, "t") == []
+    assert sorted(p.name for p in tmp_path.glob("t-*")) == [
+        "t-000000.mkv.part", "t-000001.mkv.part", "t-000002.mkv.part",
+    ]  # fmt: skip
+    finisher.gate.set()
+    writer.close()  # returns once every segment is durable
+    timeline = SegmentWriter.read_timeline(tmp_path, "t")
+    assert [(s.segment, s.frames) for s in timeline] == [
+        ("t-000000.mkv", 30), ("t-000001.mkv", 30), ("t-000002.mkv", 10),
+    ]  # fmt: skip
+    assert not list(tmp_path.glob("*.part")) and writer.segments_written == 3
+    assert finisher.threads and all(name.startswith("finisher") for name in finisher.threads)
+    assert [len(packets_of(tmp_path / s.segment)) for s in timeline] == [30, 30, 10]
+    finisher.shutdown()
+
+
+def test_what_fails_in_the_finisher_reaches_the_writer(tmp_path: Path) -> None:
+    finisher = GatedExecutor()
+    writer = SegmentWriter(tmp_path, "t", "vp8", 90_000, segment_seconds=1.0, finisher=finisher)
+    write(writer, video("K" + "D" * 39))  # one segment handed over, one open
+    (tmp_path / "t-000000.mkv.part").unlink()  # the disk lost it before it was fsynced
+    finisher.gate.set()
+    with pytest.raises(FileNotFoundError):
+        writer.close()
+    assert SegmentWriter.read_timeline(tmp_path, "t") == []  # never listed: nothing to trust
+    finisher.shutdown()
 
 
 def test_a_track_name_must_be_a_safe_file_name(tmp_path: Path) -> None:
