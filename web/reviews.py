@@ -171,6 +171,7 @@ class Reviews:
             out.append({
                 **self._lesson_facts(view),
                 "state": STATES[job.state] if job is not None else "recording",
+                "progress": job.progress if job is not None else None,
                 "duration": (result or {}).get("duration"),
                 "exemplary": view.id in exemplary,
                 "comments": counts.get(view.id, 0),

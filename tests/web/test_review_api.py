@@ -22,8 +22,9 @@ from identity.scope import Scope
 from identity.service import Actor
 from identity.users import NewUser
 from recorder.jobs import JobQueue
-from recorder.worker import JobWorker
+from recorder.worker import ASSETS, JobWorker
 from tests.web.conftest import ACCOUNTS, PASSWORD, bearer
+from tests.web.live_fixtures import lessons_now
 from tests.web.review_fixtures import recorded_lesson
 from web.file_links import check_link, file_link, link_key
 from web.services import Services
@@ -319,3 +320,25 @@ def test_an_admin_marks_an_exemplary_lesson_and_an_inspector_may_not(
     assert client.put(url, headers=admin, json={"exemplary": True}).status_code == 204
     listed = client.get("/api/v1/recordings", headers=admin).json()
     assert next(r for r in listed if r["recording"] == lesson)["exemplary"]
+
+
+def test_a_recording_being_processed_shows_its_progress_and_cannot_be_played_yet(
+    client: TestClient, app: FastAPI, engine: Engine
+) -> None:
+    lesson = lessons_now(engine, started_minutes_ago=50)[0].id
+    queue, now = JobQueue(engine), datetime.now(UTC)
+    queue.enqueue(lesson, ASSETS, now)
+    job = queue.claim("test", now, timedelta(minutes=5))
+    assert job is not None
+    queue.progress(job, 45, now, extend=timedelta(minutes=5))
+    researcher = as_(client, ACCOUNTS["researcher"])
+    row = next(r for r in client.get("/api/v1/recordings", headers=researcher).json()
+               if r["recording"] == lesson)  # fmt: skip
+    assert (row["state"], row["progress"], row["thumbnail"]) == ("processing", 45, None)
+    page = client.get("/recordings", headers=researcher)
+    assert "处理中 45%" in page.text
+    review = client.get(f"/api/v1/recordings/{lesson}", headers=researcher).json()
+    assert review["state"] == "processing" and review["tracks"] == []
+    clip = client.post(f"/api/v1/recordings/{lesson}/clips", headers=researcher,
+                       json={"title": "x", "start": 1, "end": 2})  # fmt: skip
+    assert clip.status_code == 403 and clip.json()["error"] == "not_ready"
