@@ -104,17 +104,12 @@ class Reviews:
             view = self.lessons.view(recording)
         except LessonRefused as error:
             raise ReviewNotFound(f"no recording {recording}") from error
-        principal = user.principal()
         mine = {g.id for g in self.store.groups_of(user.id)}
         shared = frozenset(self.store.groups_sharing(recording) & mine)
-        own = principal.role is Role.TEACHER and view.teacher_id == user.teacher_id
-        staff = (
-            principal.role is not Role.TEACHER
-            and authorize(principal, Action.RECORDING_VIEW, view.target()).allowed
-        )
-        if not (own or staff or shared):
+        own = _own(user, view)
+        if not (own or _staff(user, view) or shared):
             raise ReviewNotFound(f"no recording {recording}")
-        reviewer = authorize(principal, Action.RECORDING_REVIEW, view.target()).allowed
+        reviewer = authorize(user.principal(), Action.RECORDING_REVIEW, view.target()).allowed
         return Access(view, shared, own or reviewer or bool(shared), own)
 
     def _reviewer(self, user: User, recording: str) -> Access:
@@ -144,17 +139,10 @@ class Reviews:
             if view.id not in jobs and self.storage.exists(f"recordings/{view.id}/{MANIFEST}"):
                 candidates.add(view.id)
         views = self.views(candidates - self.deletions.deleted(candidates))
-        mine = {g.id for g in self.store.groups_of(user.id)}
-        shared = {r for g in self.store.groups_of(user.id) for r in g.recordings} if mine else set()
-        principal = user.principal()
+        shared = {r for g in self.store.groups_of(user.id) for r in g.recordings}
         rows = []
         for view in sorted(views.values(), key=lambda v: v.starts_at, reverse=True):
-            own = principal.role is Role.TEACHER and view.teacher_id == user.teacher_id
-            staff = (
-                principal.role is not Role.TEACHER
-                and authorize(principal, Action.RECORDING_VIEW, view.target()).allowed
-            )
-            if not (own or staff or view.id in shared):
+            if not (_own(user, view) or _staff(user, view) or view.id in shared):
                 continue
             text = f"{view.subject} {view.teacher_name} {view.output_school_name}"
             if query and query.strip() not in text:
@@ -522,6 +510,21 @@ class Reviews:
                 "done": done,
             })  # fmt: skip
         return out
+
+
+def _own(user: User, view: LessonView) -> bool:
+    """The lesson is the teacher account's own."""
+    return user.role is Role.TEACHER and view.teacher_id == user.teacher_id
+
+
+def _staff(user: User, view: LessonView) -> bool:
+    """Staff whose role may view recordings and whose scope covers the lesson (a teacher
+    sees other teachers' lessons only through a research group)."""
+    principal = user.principal()
+    return (
+        principal.role is not Role.TEACHER
+        and authorize(principal, Action.RECORDING_VIEW, view.target()).allowed
+    )
 
 
 def _admin_over(user: User, group: Group) -> bool:
