@@ -222,6 +222,22 @@ class PlanStore:
         with self._engine.connect() as conn:
             return [_occurrence(r) for r in conn.execute(query)]
 
+    def occurrences_by_id(self, ids: Sequence[str]) -> list[Occurrence]:
+        """The stored occurrences among ``ids`` (scheduled or cancelled), in no order."""
+        found: list[Occurrence] = []
+        with self._engine.connect() as conn:
+            for start in range(0, len(ids), 500):
+                query = select(dated_lessons).where(
+                    dated_lessons.c.id.in_(ids[start : start + 500])
+                )
+                found += [_occurrence(r) for r in conn.execute(query)]
+        return found
+
+    def repair_plans(self) -> set[int]:
+        """The ids of the plans made by repairing another around an absent teacher."""
+        with self._engine.connect() as conn:
+            return set(conn.scalars(select(plans.c.id).where(plans.c.kind == "repair")))
+
     @staticmethod
     def _scheduled(conn: Connection, where: Any) -> list[Occurrence]:
         query = select(dated_lessons).where(dated_lessons.c.state == SCHEDULED, where)

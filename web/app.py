@@ -32,8 +32,10 @@ from web.routers import (
     audit,
     auth,
     health,
+    indicators_api,
     lessons_api,
     lessons_pages,
+    metrics,
     review_api,
     review_pages,
     schedule_api,
@@ -69,10 +71,12 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         live = services.live = open_live_state(settings.redis_url)
         services.lessons.bus, services.lessons.locks = live.bus, live.locks
+        services.indicators.locks = live.locks
         tasks = [
             asyncio.create_task(live.monitor(LIVE_STATE_PROBE_SECONDS)),
             asyncio.create_task(_purge_hourly(services)),
             asyncio.create_task(services.lessons.run()),
+            asyncio.create_task(services.indicators.run()),
         ]
         if settings.demo_live:
             tasks.append(asyncio.create_task(keep_demo_lessons_live(services, settings.base_url)))
@@ -111,13 +115,14 @@ def create_app(
     app.state.services = services
     for module in (health, auth, account, admin, users, audit, schools, schedule_api,
                    schedule_pages, lessons_api, lessons_pages, review_api,
-                   review_pages):  # fmt: skip
+                   review_pages, indicators_api):  # fmt: skip
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # Media signalling, WHIP and WHEP: every request carries a media grant (rights.py).
     app.mount("/media", MediaHttp(services.sfu, services.media_secret).app(), name="media")
     errors.install(app)
     app.middleware("http")(_same_origin_guard)
+    metrics.install(app)  # /metrics; outermost, so it counts every request
     check_rules(app)
     return app
 

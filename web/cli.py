@@ -12,7 +12,8 @@ import signal
 import socket
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+import time
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, NoReturn
 from urllib.parse import quote
@@ -410,6 +411,28 @@ def retention(
     result = run_retention(services.reviews, retention_policy(settings), datetime.now(UTC),
                            apply=apply)  # fmt: skip
     typer.echo(json.dumps(result, ensure_ascii=False))
+
+
+@app.command()
+def indicators(
+    first: Annotated[str, typer.Option("--from", help="first day, YYYY-MM-DD")],
+    last: Annotated[str, typer.Option("--to", help="last day, YYYY-MM-DD")],
+) -> None:
+    """Recompute the indicators of a period from the lessons' event log (after a change
+    of policy, or to check the incremental figures); JSON on standard output."""
+    from web.indicators import Indicators
+
+    try:
+        days = date.fromisoformat(first), date.fromisoformat(last)
+    except ValueError:
+        _fail("--from and --to are dates like 2026-09-01")
+    if days[1] < days[0]:
+        _fail("--to is before --from")
+    engine = _migrated_engine(_settings())
+    started = time.perf_counter()
+    lessons = Indicators(engine, lambda: datetime.now(UTC)).recompute(*days)
+    typer.echo(json.dumps({"from": first, "to": last, "lessons": lessons,
+                           "seconds": round(time.perf_counter() - started, 2)}))  # fmt: skip
 
 
 @app.command(

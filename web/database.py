@@ -15,6 +15,7 @@ import identity.tables
 import recorder.archive_tables
 import recorder.review_tables
 import recorder.tables
+import reports.tables
 import rooms.tables
 import scheduler.tables
 import web.solve_runs
@@ -25,6 +26,7 @@ METADATA: tuple[MetaData, ...] = (
     recorder.archive_tables.metadata,
     recorder.review_tables.metadata,
     recorder.tables.metadata,
+    reports.tables.metadata,
     rooms.tables.metadata,
     scheduler.tables.metadata,
     web.solve_runs.metadata,

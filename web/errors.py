@@ -31,6 +31,7 @@ from scheduler.errors import ImportFailed
 from web.deps import get_lang
 from web.i18n import Lang, translate
 from web.pages import render
+from web.report_scope import ReportRefused
 from web.schedule import ScheduleRequestInvalid
 
 
@@ -109,6 +110,10 @@ def problem_for(exc: Exception, lang: Lang) -> Problem:
             return Problem(403, exc.code, t(f"review.refused.{exc.code}"))
         case ReviewNotFound():
             return Problem(404, "not_found", t("review.not_found"))
+        case ReportRefused(code="other_region" | "other_school"):
+            return Problem(403, exc.code, t(f"report.refused.{exc.code}"))
+        case ReportRefused():
+            return Problem(400, exc.code, t(f"report.refused.{exc.code}"))
     return Problem(500, "internal", "internal error")
 
 
@@ -141,5 +146,5 @@ def install(app: FastAPI) -> None:
         return response
 
     for error in (IdentityError, LiveStateUnavailable, NotFound, ImportFailed,
-                  ScheduleRequestInvalid, RoomsError, ReviewError):  # fmt: skip
+                  ScheduleRequestInvalid, RoomsError, ReviewError, ReportRefused):  # fmt: skip
         app.add_exception_handler(error, handle)

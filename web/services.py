@@ -39,6 +39,7 @@ from recorder.rubrics import parse_rubrics
 from recorder.storage import LocalStorage
 from scheduler.store import DirectoryStore
 from web.file_links import link_key
+from web.indicators import Indicators
 from web.live_lessons import LiveLessons
 from web.reviews import Reviews
 from web.schedule import ScheduleService
@@ -115,6 +116,7 @@ class Services:
     media_secret: str  # signs media grants; derived from the secret key
     lessons: LiveLessons
     reviews: Reviews
+    indicators: Indicators
     live: LiveState | None = None  # opened in the app's lifespan, inside its event loop
 
     @property
@@ -162,6 +164,7 @@ def build_services(
         media_secret=secret_for_media,
         lessons=lessons,
         reviews=reviews,
+        indicators=Indicators(engine, lambda: datetime.now(UTC)),
     )
     holder.append(services)
     return services

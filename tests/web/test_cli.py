@@ -205,3 +205,15 @@ def test_retention_lists_then_applies_and_a_bad_policy_is_refused(tmp_path: Path
     )
     assert bad.returncode != 0 and "min_days" in bad.stderr + bad.stdout
     assert "Traceback" not in bad.stderr
+
+
+def test_indicators_recompute_a_period_and_refuse_bad_dates(tmp_path: Path) -> None:
+    env = sanke_env(SANKE_DATA_DIR=str(tmp_path))
+    done = run_sanke("indicators", "--from", "2026-09-01", "--to", "2026-09-30", env=env)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert (result["from"], result["to"], result["lessons"]) == ("2026-09-01", "2026-09-30", 0)
+    backwards = run_sanke("indicators", "--from", "2026-09-30", "--to", "2026-09-01", env=env)
+    assert backwards.returncode == 2 and "--to is before --from" in backwards.stderr
+    garbled = run_sanke("indicators", "--from", "9/1", "--to", "2026-09-01", env=env)
+    assert garbled.returncode == 2 and "dates like" in garbled.stderr

@@ -1,0 +1,1 @@
+"""Indicators and reports: what the events of a term add up to (DESIGN.md §2)."""

@@ -1,0 +1,257 @@
+"""The indicators service: lesson facts kept up to date from the events, and the reports.
+
+``refresh(now)`` is the incremental path, run every minute by ``run``: it folds the
+lessons that ended since its last run and the finished lessons whose log grew (an
+inspection, a recording), and it brings the review columns up to date. ``recompute``
+rebuilds a period from the event log alone; both call the same pure fold
+(:func:`reports.facts.lesson_facts`), so they agree row for row.
+
+Lesson figures (开课率, patrol, research) are grouped by the output school's region;
+attendance and quality by the teaching point's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from contextlib import suppress
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+
+from kernel.errors import LiveStateUnavailable
+from kernel.locks import Locks
+from reports.expected import Layout
+from reports.facts import Expected, LessonFacts, Policy, Status, lesson_facts
+from reports.sources import Sources
+from reports.store import GROUPS, FactStore, Filter, Research
+from reports.totals import (
+    Chronic,
+    Coverage,
+    PatrolItems,
+    coverage,
+    lesson_totals,
+    patrol_items,
+    receiver_totals,
+)
+from scheduler.model import Directory
+from scheduler.plan_store import PlanStore
+from scheduler.store import DirectoryStore
+from web.pages import BEIJING
+
+logger = logging.getLogger(__name__)
+
+REFRESH_SECONDS = 60.0
+LOCK = "indicators-refresh"
+CHUNK = 200
+FINAL = frozenset({Status.HELD, Status.NOT_HELD, Status.CANCELLED, Status.REPAIRED})
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of a report: a group's key, its name and its figures."""
+
+    key: str
+    name: str
+    lessons: dict[str, Any]
+    receivers: dict[str, Any]
+
+
+class Indicators:
+    def __init__(
+        self,
+        engine: Engine,
+        now: Callable[[], datetime],
+        policy: Policy | None = None,
+        chronic: Chronic | None = None,
+    ) -> None:
+        self.store = FactStore(engine)
+        self.sources = Sources(engine)
+        self.plans = PlanStore(engine)
+        self.directory_store = DirectoryStore(engine)
+        self.policy = policy or Policy()
+        self.chronic = chronic or Chronic()
+        self.locks: Locks | None = None
+        self._now = now
+
+    # keeping the facts ---------------------------------------------------------------
+    def _layout(self) -> tuple[Layout, Directory]:
+        directory = self.directory_store.load()
+        return Layout(directory, BEIJING, self.plans.repair_plans()), directory
+
+    def _fold(self, expected: Sequence[Expected], now: datetime) -> list[LessonFacts]:
+        names = [e.lesson for e in expected]
+        logs = self.sources.logs(names)
+        inspected = self.sources.inspections(names)
+        return [
+            lesson_facts(e, logs[e.lesson], now, inspections=inspected.get(e.lesson, ()),
+                         policy=self.policy)
+            for e in expected
+        ]  # fmt: skip
+
+    def _save(self, expected: Sequence[Expected], now: datetime) -> int:
+        """Fold and store the lessons of ``expected`` that are over (or cancelled)."""
+        research = self.sources.research()
+        saved = 0
+        for start in range(0, len(expected), CHUNK):
+            facts = [f for f in self._fold(expected[start : start + CHUNK], now)
+                     if f.status in FINAL]  # fmt: skip
+            self.store.save(facts, research, now)
+            saved += len(facts)
+        return saved
+
+    def recompute(self, first: date, last: date) -> int:
+        """Rebuild every lesson of ``first``..``last`` from the event log; the number stored."""
+        now = self._now()
+        layout, _ = self._layout()
+        expected = layout.all(self.plans.occurrences(first, last, include_cancelled=True))
+        self.store.clear(first, last)
+        return self._save(expected, now)
+
+    def refresh(self) -> int:
+        """The incremental step: lessons over since the last run, lessons whose log grew,
+        and the review columns. Returns the number of lessons (re)stored."""
+        now = self._now()
+        events_seen, _ = self.store.cursor("events")
+        clock_value, clock_at = self.store.cursor("clock")
+        changed, last_id = self.sources.changed_lessons(events_seen)
+        today = now.astimezone(BEIJING).date()
+        since = (clock_at.astimezone(BEIJING).date() - timedelta(days=1)) if clock_at else None
+        first = since or self._first_day(today)
+        layout, _ = self._layout()
+        candidates = self.plans.occurrences(first, today, include_cancelled=True)
+        stored = self.store.stored(o.id for o in candidates)
+        due = {o.id for o in candidates if stored.get(o.id) not in FINAL}
+        known = {o.id for o in candidates}
+        late = self.plans.occurrences_by_id(sorted(changed - known))
+        todo = [e for e in layout.all([*candidates, *late])
+                if e.lesson in due or e.lesson in changed]  # fmt: skip
+        saved = self._save(todo, now)
+        self.store.set_research(self._research_changes())
+        self.store.set_cursor("events", last_id)
+        self.store.set_cursor("clock", clock_value + 1, now)
+        return saved
+
+    def _first_day(self, today: date) -> date:
+        known = self.plans.occurrences(date(2000, 1, 1), today, include_cancelled=True)
+        return known[0].day if known else today
+
+    def _research_changes(self) -> dict[str, Research]:
+        research = self.sources.research()
+        stored = {
+            r["lesson"]: Research(r["comments"], r["score_sum"], r["score_count"], r["sessions"])
+            for r in self.store.lessons_with_research()
+        }
+        changed = {k: v for k, v in research.items() if stored.get(k, Research()) != v}
+        changed.update({k: Research() for k in stored if k not in research})
+        return changed
+
+    async def run(self) -> None:
+        """Refresh every minute; with shared locks, one app instance at a time. The first
+        run waits a minute too: a refresh cut short by a quick restart would leave its
+        thread holding a connection."""
+        while True:
+            await asyncio.sleep(REFRESH_SECONDS)
+            lease = None
+            try:
+                if self.locks is not None:
+                    with suppress(LiveStateUnavailable):  # no lock service: run alone
+                        lease = await self.locks.acquire(LOCK, REFRESH_SECONDS * 2)
+                        if lease is None:  # another instance is refreshing
+                            continue
+                await asyncio.to_thread(self.refresh)
+            except Exception:  # keep the loop alive; the next minute tries again
+                logger.exception("Indicators refresh failed")
+            finally:
+                if lease is not None and self.locks is not None:
+                    with suppress(LiveStateUnavailable):
+                        await self.locks.release(lease)
+
+    # reading -------------------------------------------------------------------------
+    def rows(self, flt: Filter, group: str) -> list[Row]:
+        """The report's lines grouped by ``group`` (one of ``reports.store.GROUPS``)."""
+        if group not in GROUPS:
+            raise ValueError(f"group must be one of {', '.join(GROUPS)}")
+        lessons = {str(r["key"]): r for r in self.store.lesson_sums(flt, group)}
+        reasons = self.store.reasons(flt, group)
+        receivers = {str(r["key"]): r for r in self.store.receiver_sums(flt, group)}
+        medians = self.store.medians(flt, group)
+        names = self.names(group)
+        rows = []
+        for key in sorted(set(lessons) | set(receivers)):
+            lt = lesson_totals(lessons[key], reasons.get(key, {})) if key in lessons else None
+            rt = receiver_totals(receivers.get(key), medians.get(key, ([], [])), self.chronic)
+            rows.append(Row(key, names(key), asdict(lt) if lt else {}, asdict(rt)))
+        return rows
+
+    def names(self, group: str) -> Callable[[str], str]:
+        directory = self.directory_store.load()
+        if group in ("city", "county", "township"):
+            regions = {r.code: r.name for r in directory.regions}
+
+            def region(key: str) -> str:
+                return regions.get(key.ljust(6, "0") if len(key) < 6 else key, key)
+
+            return region
+        if group == "school":
+            schools = {s.id: s.name for s in directory.schools}
+            return lambda key: schools.get(key, key)
+        if group == "teacher":
+            teachers = {t.id: t.name for t in directory.teachers}
+            return lambda key: teachers.get(key, key)
+        return lambda key: "全部" if group == "total" else key
+
+    def coverage(self, flt: Filter) -> list[Coverage]:
+        directory = self.directory_store.load()
+        classes = {c.id: c for c in directory.classes}
+        schools = {s.id: s for s in directory.schools}
+
+        def wanted(class_id: str) -> bool:
+            cls = classes.get(class_id)
+            school = schools.get(cls.school_id) if cls else None
+            if school is None:
+                return False
+            if flt.school_id and school.id != flt.school_id:
+                return False
+            return not flt.region or school.region.startswith(flt.region)
+
+        needs = {
+            (n.class_id, n.subject): n.periods_per_week
+            for n in directory.needs
+            if wanted(n.class_id) and (not flt.subject or n.subject == flt.subject)
+        }
+        return coverage(needs, self.store.deliveries(flt), self.store.weeks(flt))
+
+    def patrol(self, flt: Filter) -> PatrolItems:
+        return patrol_items(self.store.inspection_scores(flt))
+
+    def workload(self, flt: Filter) -> list[dict[str, Any]]:
+        """Per teacher: periods scheduled and taught, hours live, research activity."""
+        activity = self.sources.teachers_activity(
+            datetime.combine(flt.first, time(0), BEIJING).astimezone(UTC),
+            datetime.combine(flt.last, time(23, 59, 59), BEIJING).astimezone(UTC),
+        )
+        out = []
+        for row in self.rows(flt, "teacher"):
+            done = activity.get(row.key, {})
+            out.append({
+                "teacher_id": row.key, "name": row.name,
+                "scheduled": row.lessons.get("scheduled", 0),
+                "taught": row.lessons.get("held", 0),
+                "hours": row.lessons.get("teacher_hours", 0.0),
+                "review_comments": done.get("comments", 0),
+                "recordings_scored": done.get("scored", 0),
+            })  # fmt: skip
+        return out
+
+    def lessons(self, flt: Filter, status: str | None = None) -> list[dict[str, Any]]:
+        rows = self.store.lessons(flt, status=status)
+        receivers: dict[str, list[dict[str, Any]]] = {}
+        for r in self.store.receivers([row["lesson"] for row in rows]):
+            receivers.setdefault(r["lesson"], []).append(r)
+        for row in rows:
+            row["receivers_detail"] = receivers.get(row["lesson"], [])
+        return rows
