@@ -25,6 +25,7 @@ from media.aiortc_tap import (
     Connection,
     MediaSection,
 )
+from media.census import Census, Retired, take_census
 from media.errors import MalformedPacket, PermissionDenied, SignallingError
 from media.feedback import (
     stats_events,
@@ -76,6 +77,7 @@ class Sfu:
         self._task: asyncio.Task[None] | None = None
         self._last_report_ms = 0.0
         self._last_stats_ms = 0.0
+        self._retired = Retired()
 
     # --- lifecycle -------------------------------------------------------------
 
@@ -90,6 +92,10 @@ class Sfu:
         for room in list(self.rooms.values()):
             for participant in list(room.participants.values()):
                 await self.leave(room.id, participant.identity, "removed")
+
+    def census(self) -> Census:
+        """Participants by role, subscriptions and forwarding totals, for monitoring."""
+        return take_census(self.rooms.values(), self._retired)
 
     def emit(self, event: Event) -> None:
         try:
@@ -184,6 +190,7 @@ class Sfu:
     async def _drop_connection(self, room: Room, participant: Participant) -> None:
         for down in participant.downs_by_mid.values():
             self._detach_down(room, down)
+            self._retired.add(down)
         participant.downs_by_mid.clear()
         participant.downs_by_ssrc.clear()
         for up in participant.ups_by_mid.values():

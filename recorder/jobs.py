@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Engine, and_, insert, or_, select, update
+from sqlalchemy import Engine, and_, func, insert, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
@@ -208,6 +208,16 @@ class JobQueue:
                 select(jobs).where(jobs.c.kind == kind).order_by(jobs.c.created_at.desc())
             ).all()
         return [_job(row) for row in rows]
+
+    def counts(self, *states: JobState) -> dict[tuple[JobState, str], int]:
+        """How many jobs are in each of ``states``, by state and kind (one query)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(jobs.c.state, jobs.c.kind, func.count())
+                .where(jobs.c.state.in_(states))
+                .group_by(jobs.c.state, jobs.c.kind)
+            ).all()
+        return {(JobState(state), kind): int(count) for state, kind, count in rows}
 
     def find(self, recording: str, kind: str) -> Job | None:
         """The job (``recording``, ``kind``), if there is one."""

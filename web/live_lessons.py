@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import asdict, dataclass, field
@@ -516,6 +516,10 @@ class LiveLessons:
                 "by_identity": {k: asdict(v) for k, v in quality.by_identity.items()},
             },
         }
+
+    def rooms_by_state(self) -> dict[RoomState, int]:
+        """How many unfinished rooms this instance holds in each state (for monitoring)."""
+        return dict(Counter(live.room.state for live in self._rooms.values()))
 
     def live_now(self, region_target: Callable[[LessonView], bool]) -> list[dict[str, Any]]:
         """Snapshots of the open and live lessons the caller may see: the live ones first

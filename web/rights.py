@@ -3,17 +3,20 @@
 Rules are FastAPI dependencies built here: ``public()``, ``signed_in()`` or
 ``allowed(action)``. Each calls ``identity.authorize.authorize``, the one
 authorisation function. Checks that depend on a particular object (this school,
-this lesson) call ``authorize`` again with that object as the target.
+this lesson) call ``authorize`` again with that object as the target. ``monitoring()``
+is for machines, not people: it checks where the request comes from, or a token.
 """
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, WebSocket, WebSocketException
+from fastapi import Depends, FastAPI, HTTPException, Request, WebSocket, WebSocketException
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, APIWebSocketRoute, iter_route_contexts
 from starlette.routing import BaseRoute, Mount
@@ -21,7 +24,7 @@ from starlette.routing import BaseRoute, Mount
 from identity.authorize import Principal, authorize
 from identity.roles import Action
 from identity.users import User
-from web.deps import SESSION_COOKIE, current_user
+from web.deps import SESSION_COOKIE, ServicesDep, bearer_token, current_user
 from web.services import Services
 
 _RULE = "__sanke_rule__"
@@ -32,6 +35,8 @@ FRAMEWORK_ROUTES = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect",
 STATIC_MOUNTS = frozenset({"/static"})
 #: Mounted apps that check their own credential on every request: media grants.
 GRANT_MOUNTS = frozenset({"/media"})
+#: Headers a reverse proxy adds: a request that has one did not start on this machine.
+PROXY_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,35 @@ def allowed(action: Action) -> Any:
         return principal
 
     return Depends(_tag(rule_allowed, Rule(action.value)))
+
+
+def monitoring() -> Any:
+    """A monitoring scraper (Prometheus): a request from this machine that no proxy
+    forwarded, or one with ``Authorization: Bearer <SANKE_METRICS_TOKEN>``. Anyone else
+    gets exactly what an unknown path answers, so the internet does not learn of it."""
+
+    def rule_monitoring(request: Request, services: ServicesDep) -> None:
+        token = services.settings.metrics_token
+        expected = token.get_secret_value() if token is not None else ""
+        host = request.client.host if request.client else ""
+        if not may_monitor(host, request.headers, bearer_token(request), expected):
+            raise HTTPException(status_code=404)
+
+    return Depends(_tag(rule_monitoring, Rule("monitoring")))
+
+
+def may_monitor(host: str, headers: Mapping[str, str], token: str | None, expected: str) -> bool:
+    """Loopback and not forwarded by a proxy, or the right token (``expected`` empty: none
+    is right). Behind nginx, uvicorn puts the real client in ``host`` (X-Forwarded-For)."""
+    if expected and token is not None and hmac.compare_digest(token.encode(), expected.encode()):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback and not any(name in headers for name in PROXY_HEADERS)
 
 
 def _rules(dependant: Dependant) -> Iterator[Rule]:

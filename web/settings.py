@@ -98,6 +98,19 @@ class SankeSettings(BaseSettings):
     livekit_url: str | None = Field(None, description="wss://HOST of the LiveKit server")
     livekit_api_key: str | None = Field(None, description="the LiveKit API key")
     livekit_api_secret: SecretStr | None = Field(None, description="the LiveKit API secret")
+    pdf_chromium: str = Field(
+        "/usr/bin/chromium", description="the Chromium that prints reports to PDF (a path)"
+    )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description=f"a bearer token of at least {MIN_SECRET_LENGTH} characters for scraping "
+        "/metrics from another machine, or empty (loopback only)",
+    )
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        return value if value is not None and value.get_secret_value() else None
 
     @field_validator("review_rubrics")
     @classmethod
@@ -150,6 +163,10 @@ class SankeSettings(BaseSettings):
             key = self.secret_key.get_secret_value()
             if key.strip().lower() in _PLACEHOLDERS or len(key) < MIN_SECRET_LENGTH:
                 raise ValueError("secret_key: a placeholder secret is refused outside development")
+        if self.metrics_token is not None and self.env is not Environment.DEVELOPMENT:
+            token = self.metrics_token.get_secret_value()
+            if token.strip().lower() in _PLACEHOLDERS or len(token) < MIN_SECRET_LENGTH:
+                raise ValueError("metrics_token: a placeholder is refused outside development")
         if self.media_backend is MediaBackend.LIVEKIT:
             for name in ("livekit_url", "livekit_api_key", "livekit_api_secret"):
                 if not getattr(self, name):
@@ -196,7 +213,7 @@ def describe(exc: ValidationError) -> str:
     expected = info.description if info is not None and info.description else "a valid value"
     got = error.get("input")
     shown = "" if got is None or isinstance(got, dict) else f", got {_redacted(str(got))!r}"
-    if field in ("secret_key", "livekit_api_secret"):
+    if field in ("secret_key", "livekit_api_secret", "metrics_token"):
         shown = ""
     reason = message.removeprefix("Value error, ")
     return f"{_env_name(field)}: expected {expected}{shown} ({reason})"

@@ -150,3 +150,19 @@ def test_a_crashed_workers_lease_runs_out_and_the_job_is_claimed_again(engine: E
     failed = jobs.get(job_id)
     assert failed is not None
     assert (failed.state, failed.error) == (JobState.FAILED, LOST)
+
+
+def test_counts_by_state_and_kind(engine: Engine) -> None:
+    jobs = queue(engine)
+    assert jobs.counts(JobState.QUEUED) == {}
+    for lesson in ("lesson-1", "lesson-2"):
+        jobs.enqueue(lesson, "assets", T0)
+    jobs.enqueue("lesson-1", "clip:7", T0)
+    claimed = jobs.claim("w1", T0, LEASE)
+    assert claimed is not None
+    jobs.fail(claimed, "ffmpeg exited 1", T0, retry=False)
+    assert jobs.counts(JobState.QUEUED, JobState.FAILED) == {
+        (JobState.QUEUED, "assets"): 1,
+        (JobState.QUEUED, "clip:7"): 1,
+        (JobState.FAILED, "assets"): 1,
+    }

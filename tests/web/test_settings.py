@@ -108,3 +108,17 @@ def test_workers_starting_together_agree_on_one_secret(tmp_path: Path) -> None:
         keys = set(pool.map(lambda _: secret_key(settings), range(32)))
     assert len(keys) == 1
     assert [p.name for p in (tmp_path / "fresh").iterdir()] == ["secrets.json"]
+
+
+def test_the_metrics_token_is_empty_by_default_and_no_placeholder(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SANKE_METRICS_TOKEN", "")
+    assert load_settings().metrics_token is None  # loopback only
+    monkeypatch.setenv("SANKE_METRICS_TOKEN", "change-me")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert str(caught.value).startswith("SANKE_METRICS_TOKEN: expected a bearer token")
+    assert "change-me" not in str(caught.value)
+    monkeypatch.setenv("SANKE_ENV", "development")
+    assert load_settings().metrics_token is not None
