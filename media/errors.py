@@ -5,7 +5,11 @@ MediaError
 ├── GrantInvalid         a media grant token that is forged, expired or for another room
 ├── SignallingError      a signalling message the SFU refuses; carries a code for clients
 │   └── PermissionDenied the grant does not allow the action
-└── NegotiationFailed    an SDP offer the SFU cannot answer
+├── NegotiationFailed    an SDP offer the SFU cannot answer
+├── IngestError          ingest of an RTSP/RTMP source failed (SourceError, UnsupportedCodec,
+│                        PublishError)
+├── WebhookInvalid       a LiveKit webhook whose signature, age or body cannot be trusted
+└── BackendError         the LiveKit API refused a call or could not be reached
 """
 
 from __future__ import annotations
@@ -73,4 +77,23 @@ class PublishError(IngestError):
 
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
+        self.status = status
+
+
+class WebhookInvalid(MediaError):
+    """A LiveKit webhook that cannot be trusted: ``reason`` is ``signature`` (no token, a
+    forged or expired one, or a body that does not match its hash) or ``malformed``."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class BackendError(MediaError):
+    """The LiveKit API refused a call (``code`` and ``status`` from its Twirp error) or
+    could not be reached (``code`` ``unavailable``, ``status`` None)."""
+
+    def __init__(self, code: str, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
         self.status = status

@@ -94,3 +94,24 @@ class TrackStats(Event):
     @property
     def key(self) -> str:
         return self.room
+
+
+@dataclass(frozen=True, kw_only=True)
+class EgressUpdated(Event):
+    """A recording or thumbnail job of the media backend (LiveKit Egress) changed state.
+
+    ``status`` is ``starting``, ``active``, ``ending``, ``complete``, ``failed``,
+    ``aborted`` or ``limit_reached``; ``files`` are where finished outputs were written.
+    """
+
+    TYPE = "media.egress"
+
+    room: str
+    egress: str
+    status: str
+    error: str = ""
+    files: list[str] | None = None
+
+    @property
+    def key(self) -> str:
+        return self.room

@@ -23,6 +23,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    or_,
     select,
     update,
 )
@@ -136,7 +137,11 @@ def _where(table: Any, flt: Filter) -> ColumnElement[bool]:
     if flt.region:
         parts.append(c.region.startswith(flt.region))
     if flt.school_id:
-        parts.append(c.school_id == flt.school_id)
+        # a school's lessons are those it teaches and those it receives: a central school
+        # sees its lessons' classrooms, a teaching point the lessons its classes follow
+        other = indicator_receivers if table is indicator_lessons else indicator_lessons
+        theirs = select(other.c.lesson).where(other.c.school_id == flt.school_id)
+        parts.append(or_(c.school_id == flt.school_id, c.lesson.in_(theirs)))
     if flt.subject:
         parts.append(c.subject == flt.subject)
     if flt.teacher_id:
@@ -315,13 +320,21 @@ class FactStore:
             return [dict(r.inspection_scores) for r in conn.execute(query)]
 
     def lessons(
-        self, flt: Filter, *, status: str | None = None, limit: int = 500
+        self,
+        flt: Filter,
+        *,
+        status: str | None = None,
+        problems_only: bool = False,
+        limit: int = 500,
     ) -> list[dict[str, Any]]:
-        """The lessons themselves (drill-down), by bell time."""
+        """The lessons themselves (drill-down), by bell time; ``problems_only``: those an
+        inspection found problems in."""
         c = indicator_lessons.c
         query = select(indicator_lessons).where(_where(indicator_lessons, flt))
         if status:
             query = query.where(c.status == status)
+        if problems_only:
+            query = query.where(c.problems > 0)
         query = query.order_by(c.starts_at, c.lesson).limit(limit)
         with self._engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(query)]

@@ -35,7 +35,9 @@ from web.routers import (
     indicators_api,
     lessons_api,
     lessons_pages,
+    livekit_webhook,
     metrics,
+    reports_pages,
     review_api,
     review_pages,
     schedule_api,
@@ -76,6 +78,7 @@ def create_app(
             asyncio.create_task(live.monitor(LIVE_STATE_PROBE_SECONDS)),
             asyncio.create_task(_purge_hourly(services)),
             asyncio.create_task(services.lessons.run()),
+            asyncio.create_task(services.lessons.follow()),  # the other app instances
             asyncio.create_task(services.indicators.run()),
         ]
         if settings.demo_live:
@@ -115,7 +118,8 @@ def create_app(
     app.state.services = services
     for module in (health, auth, account, admin, users, audit, schools, schedule_api,
                    schedule_pages, lessons_api, lessons_pages, review_api,
-                   review_pages, indicators_api):  # fmt: skip
+                   review_pages, indicators_api, reports_pages,
+                   livekit_webhook):  # fmt: skip
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # Media signalling, WHIP and WHEP: every request carries a media grant (rights.py).

@@ -31,6 +31,7 @@ from scheduler.errors import ImportFailed
 from web.deps import get_lang
 from web.i18n import Lang, translate
 from web.pages import render
+from web.pdf import PdfUnavailable
 from web.report_scope import ReportRefused
 from web.schedule import ScheduleRequestInvalid
 
@@ -114,6 +115,8 @@ def problem_for(exc: Exception, lang: Lang) -> Problem:
             return Problem(403, exc.code, t(f"report.refused.{exc.code}"))
         case ReportRefused():
             return Problem(400, exc.code, t(f"report.refused.{exc.code}"))
+        case PdfUnavailable():
+            return Problem(503, "pdf_unavailable", t("report.error.pdf"))
     return Problem(500, "internal", "internal error")
 
 
@@ -146,5 +149,6 @@ def install(app: FastAPI) -> None:
         return response
 
     for error in (IdentityError, LiveStateUnavailable, NotFound, ImportFailed,
-                  ScheduleRequestInvalid, RoomsError, ReviewError, ReportRefused):  # fmt: skip
+                  ScheduleRequestInvalid, RoomsError, ReviewError, ReportRefused,
+                  PdfUnavailable):  # fmt: skip
         app.add_exception_handler(error, handle)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from web.i18n_reports import REPORT_MESSAGES
 from web.i18n_review import REVIEW_MESSAGES
 
 Lang = Literal["zh-CN", "en"]
@@ -487,6 +488,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
 }
 MESSAGES.update(REVIEW_MESSAGES)
+MESSAGES.update(REPORT_MESSAGES)
 
 
 def pick_lang(query: str | None, cookie: str | None) -> Lang:

@@ -38,6 +38,7 @@ from reports.totals import (
     receiver_totals,
 )
 from scheduler.model import Directory
+from scheduler.occurrence import SCHEDULED
 from scheduler.plan_store import PlanStore
 from scheduler.store import DirectoryStore
 from web.pages import BEIJING
@@ -112,23 +113,28 @@ class Indicators:
         return self._save(expected, now)
 
     def refresh(self) -> int:
-        """The incremental step: lessons over since the last run, lessons whose log grew,
-        and the review columns. Returns the number of lessons (re)stored."""
+        """The incremental step: lessons over since the last run, finished lessons whose
+        log grew, and the review columns. Returns the number of lessons (re)stored.
+
+        A lesson still running is not folded (its samples grow every few seconds) until
+        its bell or its ``room.ended``."""
         now = self._now()
         events_seen, _ = self.store.cursor("events")
         clock_value, clock_at = self.store.cursor("clock")
-        changed, last_id = self.sources.changed_lessons(events_seen)
+        grew, ended, last_id = self.sources.changed_lessons(events_seen)
         today = now.astimezone(BEIJING).date()
         since = (clock_at.astimezone(BEIJING).date() - timedelta(days=1)) if clock_at else None
         first = since or self._first_day(today)
         layout, _ = self._layout()
         candidates = self.plans.occurrences(first, today, include_cancelled=True)
         stored = self.store.stored(o.id for o in candidates)
-        due = {o.id for o in candidates if stored.get(o.id) not in FINAL}
         known = {o.id for o in candidates}
-        late = self.plans.occurrences_by_id(sorted(changed - known))
-        todo = [e for e in layout.all([*candidates, *late])
-                if e.lesson in due or e.lesson in changed]  # fmt: skip
+        late = self.plans.occurrences_by_id(sorted(grew - known))
+        todo = [
+            e for e in layout.all([*candidates, *late])
+            if (e.ends_at <= now or e.state != SCHEDULED or e.lesson in ended)
+            and (stored.get(e.lesson) not in FINAL or e.lesson in grew)
+        ]  # fmt: skip
         saved = self._save(todo, now)
         self.store.set_research(self._research_changes())
         self.store.set_cursor("events", last_id)
@@ -247,8 +253,16 @@ class Indicators:
             })  # fmt: skip
         return out
 
-    def lessons(self, flt: Filter, status: str | None = None) -> list[dict[str, Any]]:
-        rows = self.store.lessons(flt, status=status)
+    def lessons(
+        self,
+        flt: Filter,
+        status: str | None = None,
+        *,
+        problems_only: bool = False,
+        limit: int = 500,
+    ) -> list[dict[str, Any]]:
+        """The lessons of the filter with their classrooms, by bell time."""
+        rows = self.store.lessons(flt, status=status, problems_only=problems_only, limit=limit)
         receivers: dict[str, list[dict[str, Any]]] = {}
         for r in self.store.receivers([row["lesson"] for row in rows]):
             receivers.setdefault(r["lesson"], []).append(r)

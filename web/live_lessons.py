@@ -5,6 +5,11 @@ storage, the SFU and the live-state bus. A clock loop (``run``) opens, ends and
 archives rooms; the SFU's events (``on_media``) make rooms live and keep attendance;
 pages act through ``control``, ``chat``, ``end``, ``report``. Every lesson event is
 published on the bus (``*/<lesson>``) and appended to the lesson's event log.
+
+Several app instances share one database and one bus: one runs the clock (a lease),
+each keeps in memory the rooms its pages use, and ``follow`` applies what the others
+announce to them. This instance's pages follow ``changes``, which carries each lesson
+event once that memory is up to date.
 """
 
 from __future__ import annotations
@@ -24,16 +29,16 @@ from sqlalchemy import Engine
 from kernel.errors import LiveStateUnavailable
 from kernel.events import Event, EventBus
 from kernel.locks import Lease, Locks
+from kernel.memory_bus import MemoryEventBus
 from media import events as media_events
 from media.errors import MediaError
 from media.grants import sign_grant
-from media.sfu import Sfu
 from rooms import controls as ctl
 from rooms import lifecycle
 from rooms.attendance import Attendance
 from rooms.controls import Controls
 from rooms.errors import ControlRefused, LessonRefused
-from rooms.events import ChatPosted, InspectionRecorded
+from rooms.events import AttendanceAlert, ChatPosted, InspectionRecorded
 from rooms.inspections import CHECKLIST, check_inspection
 from rooms.lesson import LessonView, Seat, lesson_view
 from rooms.lifecycle import LessonRoom, RoomState, Timing
@@ -45,6 +50,7 @@ from rooms.store import RoomStore
 from scheduler.model import Directory
 from scheduler.plan_store import PlanStore
 from scheduler.store import DirectoryStore
+from web.media_port import MediaPort
 from web.pages import BEIJING
 
 logger = logging.getLogger(__name__)
@@ -56,6 +62,10 @@ MAX_CHAT = 500
 LOCK = "rooms-clock"
 LEASE_SECONDS = TICK_SECONDS * 5
 RECORDING_ALERT = timedelta(minutes=2)  # how long a recording failure shows on the pages
+SEEN_KEPT = 10_000  # ids of the latest events applied here, so none is applied twice
+# What another instance announces that changes a room's stored state or controls.
+STATE_EVENTS = frozenset({"room.opened", "room.live", "room.ended", "room.archived",
+                          "room.controls"})  # fmt: skip
 
 
 @dataclass
@@ -73,22 +83,37 @@ class LiveRoom:
 
 
 PRESENCE = ("media.joined", "media.left")
+ATTENDANCE = (*PRESENCE, "attendance.alert")
 
 
 def _attendance(view: LessonView, log: list[dict[str, Any]]) -> Attendance:
-    """The lesson's attendance from its stored joins and leaves (teacher and classrooms;
-    hidden watchers are not attendance)."""
+    """The lesson's attendance from its stored joins, leaves and alerts (teacher and
+    classrooms; hidden watchers are not attendance)."""
     attendance = Attendance(view.id, view.starts_at, tuple(r.identity for r in view.receivers))
     counted = {view.teacher_identity, *attendance.expected}
     for doc in log:
         identity = doc["data"]["identity"]
         if identity not in counted:
             continue
-        if doc["type"] == "media.joined":
+        if doc["type"] == "attendance.alert":  # raised already: not again by a new clock
+            _alerted(attendance, identity, doc["data"]["active"])
+        elif doc["type"] == "media.joined":
             attendance.joined(identity, doc["at"])
         else:
             attendance.left(identity, doc["at"])
     return attendance
+
+
+def _alerted(attendance: Attendance, identity: str, active: bool) -> None:
+    if active:
+        attendance.alerted.add(identity)
+    else:
+        attendance.alerted.discard(identity)
+
+
+def _chat_line(event: ChatPosted) -> dict[str, Any]:
+    return {"identity": event.identity, "name": event.name, "text": event.text,
+            "at": event.at.isoformat()}  # fmt: skip
 
 
 def _counted(live: LiveRoom, identity: str) -> bool:
@@ -107,7 +132,7 @@ class LiveLessons:
     def __init__(
         self,
         engine: Engine,
-        sfu: Sfu,
+        sfu: MediaPort,
         media_secret: str,
         now: Callable[[], datetime],
         timing: Timing | None = None,
@@ -125,6 +150,8 @@ class LiveLessons:
         self._directory: tuple[float, Directory] | None = None
         self.bus: EventBus | None = None
         self.locks: Locks | None = None
+        self.changes = MemoryEventBus()  # lesson events for this instance's pages
+        self._seen: dict[str, None] = {}  # ids of events applied here, oldest first
         self._pending: set[asyncio.Task[None]] = set()
         self._stepping = asyncio.Lock()
         # (lesson, identity) -> the page holding that seat (its live-channel socket)
@@ -205,6 +232,8 @@ class LiveLessons:
         except LiveStateUnavailable:
             logger.warning("LiveLessons: no lock service; running the clock alone")
             return True
+        if self._lease is not None:
+            logger.info("LiveLessons: this instance runs the clock (lease %d)", self._lease.fence)
         return self._lease is not None
 
     def _load(self, now: datetime, follow: bool = False) -> None:
@@ -255,13 +284,11 @@ class LiveLessons:
 
     def _remember(self, view: LessonView, room: LessonRoom, controls: Controls) -> None:
         """Keep the room in memory, with its attendance and chat rebuilt from the log."""
-        attendance = _attendance(view, self.store.events(view.id, PRESENCE))
+        attendance = _attendance(view, self.store.events(view.id, ATTENDANCE))
         live = LiveRoom(room, controls, view, attendance, QualityMonitor(view.id))
         live.teacher_present = view.teacher_identity in attendance.present()
         for doc in self.store.events(view.id, ("room.chat",), limit=CHAT_KEPT):
-            data = doc["data"]
-            live.chat.append({"identity": data["identity"], "name": data["name"],
-                              "text": data["text"], "at": doc["at"].isoformat()})  # fmt: skip
+            live.chat.append(_chat_line(ChatPosted(at=doc["at"], **doc["data"])))
         self._rooms[view.id] = live
 
     async def _advance(self, lesson: str, now: datetime) -> None:
@@ -290,11 +317,66 @@ class LiveLessons:
         if not events:
             return
         await asyncio.to_thread(self.store.append, events)
+        for event in events:
+            self._see(event.id)
+            await self.changes.publish(event)
+            if self.bus is not None:
+                with suppress(LiveStateUnavailable):
+                    await self.bus.publish(event)
+
+    def _see(self, event_id: str) -> bool:
+        """Note an event as applied here; False if it was already."""
+        if event_id in self._seen:
+            return False
+        self._seen[event_id] = None
+        if len(self._seen) > SEEN_KEPT:
+            del self._seen[next(iter(self._seen))]
+        return True
+
+    # --- the other instances --------------------------------------------------------
+    async def follow(self) -> None:
+        """Apply what other instances announce to the rooms held here, and pass every
+        event on to this instance's pages, until cancelled or the bus closes."""
         if self.bus is None:
             return
-        for event in events:
-            with suppress(LiveStateUnavailable):
-                await self.bus.publish(event)
+        async with self.bus.subscribe("*") as subscription:
+            async for event in subscription:
+                if not self._see(event.id):
+                    continue  # announced here, or seen already
+                live = self._rooms.get(event.key)
+                if live is not None:
+                    try:
+                        await self._follow(live, event)
+                    except Exception:  # one event must not stop the following
+                        logger.exception("LiveLessons(%s): could not follow %s",
+                                         event.key, event.type_name)  # fmt: skip
+                await self.changes.publish(event)
+
+    async def _follow(self, live: LiveRoom, event: Event) -> None:
+        """Another instance's event about a room held here."""
+        if isinstance(event, ChatPosted):
+            live.chat.append(_chat_line(event))
+        elif isinstance(event, AttendanceAlert):
+            _alerted(live.attendance, event.identity, event.active)
+        elif isinstance(event, media_events.ParticipantJoined | media_events.ParticipantLeft):
+            if _counted(live, event.identity):  # media on the other instance's SFU
+                if isinstance(event, media_events.ParticipantJoined):
+                    live.attendance.joined(event.identity, event.at)  # it announces the rest
+                else:
+                    live.attendance.left(event.identity, event.at)
+            if event.identity == live.view.teacher_identity:
+                live.teacher_present = isinstance(event, media_events.ParticipantJoined)
+        elif event.type_name in STATE_EVENTS:
+            found = await asyncio.to_thread(self.store.get, event.key)
+            if found is None:
+                return
+            was_joinable = live.room.joinable
+            live.room, live.controls = found
+            for receiver in live.view.receivers:  # a call on the other instance opens mics here
+                self._apply_grant(live, receiver.identity)
+            if was_joinable and not live.room.joinable:
+                cancelled = live.room.end_reason == lifecycle.CANCELLED
+                await self._close_media(event.key, "cancelled" if cancelled else "ended")
 
     # --- the SFU's events -------------------------------------------------------------
     def on_media(self, event: Event) -> None:
@@ -305,6 +387,7 @@ class LiveLessons:
         live = self._rooms.get(lesson)
         if live is None:
             return
+        self._see(event.id)  # applied here: the copy the bus brings back is not followed
         task = asyncio.get_running_loop().create_task(self._on_media(live, event))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
@@ -394,12 +477,10 @@ class LiveLessons:
         text = " ".join(text.split())[:MAX_CHAT]
         if not text:
             return
-        now = self._now()
-        live.chat.append({"identity": seat.identity, "name": seat.name, "text": text,
-                          "at": now.isoformat()})  # fmt: skip
-        await self._announce(
-            [ChatPosted(at=now, lesson=lesson, identity=seat.identity, name=seat.name, text=text)]
-        )
+        posted = ChatPosted(at=self._now(), lesson=lesson, identity=seat.identity,
+                            name=seat.name, text=text)  # fmt: skip
+        live.chat.append(_chat_line(posted))
+        await self._announce([posted])
 
     async def end(self, lesson: str, seat: Seat) -> None:
         live = self._live(lesson)
@@ -498,7 +579,7 @@ class LiveLessons:
         if live is not None:
             attendance, quality = live.attendance, live.quality.summary()
         else:
-            attendance = _attendance(view, self.store.events(lesson, PRESENCE, limit=100_000))
+            attendance = _attendance(view, self.store.events(lesson, ATTENDANCE, limit=100_000))
             tallies: dict[str, QualityTally] = {}
             for doc in self.store.events(lesson, ("quality.sample",), limit=100_000):
                 sample = QualitySample(at=doc["at"], **doc["data"])

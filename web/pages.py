@@ -6,6 +6,7 @@ from datetime import timedelta, timezone
 from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -20,6 +21,12 @@ TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 STATIC_DIR = Path(__file__).parent / "static"
 
 
+def switch_url(request: Request, lang: str) -> str:
+    """This page in ``lang``, its other parameters kept (a drilled-down report stays put)."""
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    return "?" + urlencode([*kept, ("lang", lang)])
+
+
 def render(
     request: Request,
     name: str,
@@ -31,6 +38,7 @@ def render(
     services = request.app.state.services
     live = services.live
     user = getattr(request.state, "user", None)
+    other = "en" if lang == "zh-CN" else "zh-CN"
 
     def can(action: str) -> bool:
         return isinstance(user, User) and Action(action) in POLICY[user.role]
@@ -40,7 +48,8 @@ def render(
         name,
         {
             "lang": lang,
-            "other_lang": "en" if lang == "zh-CN" else "zh-CN",
+            "other_lang": other,
+            "switch_url": switch_url(request, other),
             "t": partial(translate, lang),
             "user": user,
             "can": can,

@@ -41,6 +41,7 @@ from scheduler.store import DirectoryStore
 from web.file_links import link_key
 from web.indicators import Indicators
 from web.live_lessons import LiveLessons
+from web.livekit_media import LiveKitMedia, open_livekit
 from web.reviews import Reviews
 from web.schedule import ScheduleService
 from web.settings import Environment, SankeSettings
@@ -118,6 +119,7 @@ class Services:
     reviews: Reviews
     indicators: Indicators
     live: LiveState | None = None  # opened in the app's lifespan, inside its event loop
+    livekit: LiveKitMedia | None = None  # SANKE_MEDIA_BACKEND=livekit: drives the rooms
 
     @property
     def development(self) -> bool:
@@ -140,9 +142,10 @@ def build_services(
         use_loopback_candidates()
     holder: list[Services] = []
     sfu = Sfu(lambda event: _on_media(holder, event), tuple(settings.media_ice_servers))
+    livekit = open_livekit(settings, lambda event: _on_media(holder, event))
     secret_for_media = media_secret(secret)
     lessons = LiveLessons(
-        engine, sfu, secret_for_media, lambda: datetime.now(UTC),
+        engine, livekit.rooms if livekit else sfu, secret_for_media, lambda: datetime.now(UTC),
         checklist=tuple(settings.patrol_checklist),
     )  # fmt: skip
     schedule = ScheduleService(engine, lambda: datetime.now(UTC))
@@ -165,6 +168,7 @@ def build_services(
         lessons=lessons,
         reviews=reviews,
         indicators=Indicators(engine, lambda: datetime.now(UTC)),
+        livekit=livekit,
     )
     holder.append(services)
     return services

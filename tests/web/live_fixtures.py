@@ -4,7 +4,7 @@ plan store as the schedule service would."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Engine
 
@@ -38,17 +38,27 @@ def lessons_now(
     day = start.astimezone(BEIJING).date()
     if end.astimezone(BEIJING).date() != day:  # near midnight: keep the lesson in one day
         end = datetime.combine(day, time(23, 59), BEIJING)
-    lessons = (
-        Lesson("NOW1", day.isoweekday(), 1, TEACHER, f"{TEACHER[:-3]}-out1", "英语", 3, CLASSES),
-        *extra,
-    )
+    lessons = (now_lesson(day), *extra)
+    return publish(engine, [(lesson, start, end) for lesson in lessons])
+
+
+def now_lesson(day: date) -> Lesson:
+    """The demo teacher's English lesson to three teaching points, on ``day``."""
+    return Lesson("NOW1", day.isoweekday(), 1, TEACHER, f"{TEACHER[:-3]}-out1", "英语", 3, CLASSES)
+
+
+def publish(engine: Engine, spans: list[tuple[Lesson, datetime, datetime]]) -> list[Occurrence]:
+    """Publish one plan of ``(lesson, start, end)``, each on the Beijing day of its start and
+    in its own hours (whole minutes), as the schedule service would; returns them."""
     plans = PlanStore(engine)
+    lessons = tuple(lesson for lesson, _, _ in spans)
     timetable = Timetable("OPTIMAL", lessons, (), 0.0, 0.0, 0.1, len(lessons), len(lessons))
     plan_id = plans.save(timetable, Parameters())
-    begins, ends = _clock(start), _clock(end)
-    laid = [
-        Occurrence(Occurrence.key(plan_id, le.id, day), plan_id, le, day, begins, ends)
-        for le in lessons
-    ]
-    plans.publish(plan_id, day, day, laid, day)
+    laid = []
+    for lesson, start, end in spans:
+        day = start.astimezone(BEIJING).date()
+        key = Occurrence.key(plan_id, lesson.id, day)
+        laid.append(Occurrence(key, plan_id, lesson, day, _clock(start), _clock(end)))
+    first, last = min(o.day for o in laid), max(o.day for o in laid)
+    plans.publish(plan_id, first, last, laid, first)
     return laid

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -37,16 +38,16 @@ def run_sanke(
     )
 
 
-def wait_http(url: str, process: subprocess.Popen[str], seconds: float = 60) -> None:
+def wait_http(url: str, process: subprocess.Popen[str], seconds: float = 60) -> bool:
+    """True once ``url`` answers 200; False if the process exits first."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            out = process.stdout.read() if process.stdout else ""
-            pytest.fail(f"sanke exited with {process.returncode}:\n{out}")
+            return False
         try:
             with urllib.request.urlopen(url, timeout=2) as answer:
                 if answer.status == 200:
-                    return
+                    return True
         except OSError:
             time.sleep(0.2)
     pytest.fail(f"{url} did not answer within {seconds} s")
@@ -55,6 +56,16 @@ def wait_http(url: str, process: subprocess.Popen[str], seconds: float = 60) -> 
 @contextmanager
 def sanke_server(*args: str, env: dict[str, str], port: int) -> Iterator[list[str]]:
     """Start ``sanke ARGS``; once /health answers, yield a list that gets its output on exit."""
+    with sanke_process(*args, env=env, port=port) as (_, lines):
+        yield lines
+
+
+@contextmanager
+def sanke_process(
+    *args: str, env: dict[str, str], port: int
+) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
+    """:func:`sanke_server` that also yields the process (a test may kill it); its output
+    is read as it comes, so a long test cannot fill the pipe and stall the server."""
     process = subprocess.Popen(
         [SANKE, *args],
         env=env,
@@ -64,17 +75,28 @@ def sanke_server(*args: str, env: dict[str, str], port: int) -> Iterator[list[st
         cwd=ROOT,
     )
     lines: list[str] = []
+    stdout = process.stdout
+    assert stdout is not None
+    reader = threading.Thread(
+        target=lambda: lines.extend(line.rstrip("\n") for line in stdout), daemon=True
+    )
+    reader.start()
     try:
-        wait_http(f"http://127.0.0.1:{port}/health", process)
-        yield lines
+        if not wait_http(f"http://127.0.0.1:{port}/health", process):
+            reader.join(timeout=20)
+            shown = "\n".join(lines)
+            pytest.fail(f"sanke exited with {process.returncode}:\n{shown}")
+        yield process, lines
     finally:
         process.terminate()
         try:
-            output, _ = process.communicate(timeout=20)
+            process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
-            output, _ = process.communicate()
-        lines.extend(output.splitlines())
+            process.wait()
+        reader.join(timeout=20)
+        if not reader.is_alive():
+            stdout.close()
 
 
 @contextmanager

@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from starlette.requests import Request
+
 from identity.audit import Outcome
 from identity.roles import Role
 from web.i18n import MESSAGES, pick_lang, translate
+from web.pages import switch_url
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "web" / "templates"
 
@@ -42,3 +45,9 @@ def test_language_choice() -> None:
     assert pick_lang("fr", None) == "zh-CN"
     assert translate("en", "error.throttled", seconds=5).endswith("5 s.")
     assert translate("zh-CN", "no.such.key") == "no.such.key"
+
+
+def test_the_language_switch_keeps_the_page_where_it_is() -> None:
+    scope = {"type": "http", "query_string": b"region=349921101&group=school&lang=zh-CN"}
+    assert switch_url(Request(scope), "en") == "?region=349921101&group=school&lang=en"
+    assert switch_url(Request({"type": "http", "query_string": b""}), "zh-CN") == "?lang=zh-CN"

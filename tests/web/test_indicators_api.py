@@ -125,3 +125,18 @@ def test_an_operator_recomputes_a_period_and_others_may_not(
     assert done.status_code == 200 and done.json()["lessons"] == 4
     (total,) = get(client, "/api/v1/indicators/held", group="total")["rows"]
     assert total["held"] == 2
+
+
+def test_a_school_filter_covers_the_lessons_it_teaches_and_those_it_receives(
+    client: TestClient, week: Services
+) -> None:
+    # a teaching point: the three lessons its class followed, its own classroom only
+    (point,) = get(client, "/api/v1/indicators/held", group="total", school="tp-longtan")["rows"]
+    assert (point["scheduled"], point["held"]) == (3, 2)
+    (seen,) = get(client, "/api/v1/indicators/attendance", group="total",
+                  school="tp-longtan")["rows"]  # fmt: skip
+    assert seen["expected"] == 3
+    # a central school: its two lessons and the classrooms that followed them
+    (central,) = get(client, "/api/v1/indicators/attendance", group="total",
+                     school="cs-qingxi-shiyan")["rows"]  # fmt: skip
+    assert central["expected"] == 6

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from contextlib import suppress
 from datetime import date, timedelta
 from typing import Annotated, Any
@@ -16,7 +15,6 @@ from starlette.concurrency import run_in_threadpool
 from identity.authorize import Principal, authorize
 from identity.roles import Action, Role
 from identity.users import User
-from kernel.errors import LiveStateUnavailable
 from rooms.errors import RoomsError
 from rooms.lesson import AUDIENCE_MODES, LessonView, Seat, seat
 from rooms.lifecycle import LessonRoom
@@ -26,7 +24,6 @@ from web.i18n import COOKIE, Lang, pick_lang, translate
 from web.rights import allowed, signed_in, signed_in_socket
 from web.services import Services
 
-logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1")
 
 Watcher = Annotated[Principal, allowed(Action.LESSON_WATCH)]
@@ -205,15 +202,10 @@ async def live_channel(
     changed.set()
 
     async def follow() -> None:
-        live = services.live
-        if live is None:
-            return
-        try:
-            async with live.bus.subscribe(f"*/{lesson}") as subscription:
-                async for _event in subscription:
-                    changed.set()
-        except LiveStateUnavailable:
-            logger.warning("Live channel for %s lost the bus", lesson)
+        # The service's changes, not the bus: they come once its memory has the event.
+        async with services.lessons.changes.subscribe(f"*/{lesson}") as subscription:
+            async for _event in subscription:
+                changed.set()
 
     async def push() -> None:
         while True:
