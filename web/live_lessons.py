@@ -17,10 +17,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -35,7 +35,6 @@ from media.errors import MediaError
 from media.grants import sign_grant
 from rooms import controls as ctl
 from rooms import lifecycle
-from rooms.attendance import Attendance
 from rooms.controls import Controls
 from rooms.errors import ControlRefused, LessonRefused
 from rooms.events import AttendanceAlert, ChatPosted, InspectionRecorded
@@ -50,6 +49,16 @@ from rooms.store import RoomStore
 from scheduler.model import Directory
 from scheduler.plan_store import PlanStore
 from scheduler.store import DirectoryStore
+from web.live_room import (
+    ATTENDANCE,
+    CHAT_KEPT,
+    LiveRoom,
+    attendance_from_log,
+    chat_line,
+    counted,
+    day_of,
+    set_alerted,
+)
 from web.media_port import MediaPort
 from web.pages import BEIJING
 
@@ -57,7 +66,6 @@ logger = logging.getLogger(__name__)
 
 TICK_SECONDS = 2.0
 DIRECTORY_TTL = 60.0
-CHAT_KEPT = 50
 MAX_CHAT = 500
 LOCK = "rooms-clock"
 LEASE_SECONDS = TICK_SECONDS * 5
@@ -66,66 +74,6 @@ SEEN_KEPT = 10_000  # ids of the latest events applied here, so none is applied 
 # What another instance announces that changes a room's stored state or controls.
 STATE_EVENTS = frozenset({"room.opened", "room.live", "room.ended", "room.archived",
                           "room.controls"})  # fmt: skip
-
-
-@dataclass
-class LiveRoom:
-    """What the service keeps in memory about one unfinished room."""
-
-    room: LessonRoom
-    controls: Controls
-    view: LessonView
-    attendance: Attendance
-    quality: QualityMonitor
-    chat: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=CHAT_KEPT))
-    teacher_present: bool = False
-    recording_failed: bool = False  # the recorder (its own process) reported a failure lately
-
-
-PRESENCE = ("media.joined", "media.left")
-ATTENDANCE = (*PRESENCE, "attendance.alert")
-
-
-def _attendance(view: LessonView, log: list[dict[str, Any]]) -> Attendance:
-    """The lesson's attendance from its stored joins, leaves and alerts (teacher and
-    classrooms; hidden watchers are not attendance)."""
-    attendance = Attendance(view.id, view.starts_at, tuple(r.identity for r in view.receivers))
-    counted = {view.teacher_identity, *attendance.expected}
-    for doc in log:
-        identity = doc["data"]["identity"]
-        if identity not in counted:
-            continue
-        if doc["type"] == "attendance.alert":  # raised already: not again by a new clock
-            _alerted(attendance, identity, doc["data"]["active"])
-        elif doc["type"] == "media.joined":
-            attendance.joined(identity, doc["at"])
-        else:
-            attendance.left(identity, doc["at"])
-    return attendance
-
-
-def _alerted(attendance: Attendance, identity: str, active: bool) -> None:
-    if active:
-        attendance.alerted.add(identity)
-    else:
-        attendance.alerted.discard(identity)
-
-
-def _chat_line(event: ChatPosted) -> dict[str, Any]:
-    return {"identity": event.identity, "name": event.name, "text": event.text,
-            "at": event.at.isoformat()}  # fmt: skip
-
-
-def _counted(live: LiveRoom, identity: str) -> bool:
-    return identity == live.view.teacher_identity or identity in live.attendance.expected
-
-
-def day_of(lesson: str) -> date | None:
-    """The date inside a dated lesson id ``P{plan}-{lesson}-{yyyymmdd}``."""
-    try:
-        return datetime.strptime(lesson.rsplit("-", 1)[-1], "%Y%m%d").date()
-    except ValueError:
-        return None
 
 
 class LiveLessons:
@@ -284,11 +232,11 @@ class LiveLessons:
 
     def _remember(self, view: LessonView, room: LessonRoom, controls: Controls) -> None:
         """Keep the room in memory, with its attendance and chat rebuilt from the log."""
-        attendance = _attendance(view, self.store.events(view.id, ATTENDANCE))
+        attendance = attendance_from_log(view, self.store.events(view.id, ATTENDANCE))
         live = LiveRoom(room, controls, view, attendance, QualityMonitor(view.id))
         live.teacher_present = view.teacher_identity in attendance.present()
         for doc in self.store.events(view.id, ("room.chat",), limit=CHAT_KEPT):
-            live.chat.append(_chat_line(ChatPosted(at=doc["at"], **doc["data"])))
+            live.chat.append(chat_line(ChatPosted(at=doc["at"], **doc["data"])))
         self._rooms[view.id] = live
 
     async def _advance(self, lesson: str, now: datetime) -> None:
@@ -355,11 +303,11 @@ class LiveLessons:
     async def _follow(self, live: LiveRoom, event: Event) -> None:
         """Another instance's event about a room held here."""
         if isinstance(event, ChatPosted):
-            live.chat.append(_chat_line(event))
+            live.chat.append(chat_line(event))
         elif isinstance(event, AttendanceAlert):
-            _alerted(live.attendance, event.identity, event.active)
+            set_alerted(live.attendance, event.identity, event.active)
         elif isinstance(event, media_events.ParticipantJoined | media_events.ParticipantLeft):
-            if _counted(live, event.identity):  # media on the other instance's SFU
+            if counted(live, event.identity):  # media on the other instance's SFU
                 if isinstance(event, media_events.ParticipantJoined):
                     live.attendance.joined(event.identity, event.at)  # it announces the rest
                 else:
@@ -396,13 +344,13 @@ class LiveLessons:
         now = event.at
         events: list[Event] = [event]
         if isinstance(event, media_events.ParticipantJoined):
-            if _counted(live, event.identity):
+            if counted(live, event.identity):
                 events += live.attendance.joined(event.identity, now)
             if event.identity == live.view.teacher_identity:
                 live.teacher_present = True
             self._apply_grant(live, event.identity)
         elif isinstance(event, media_events.ParticipantLeft):
-            if _counted(live, event.identity):
+            if counted(live, event.identity):
                 live.attendance.left(event.identity, now)
             events += live.quality.forget(event.identity, now)
             if event.identity == live.view.teacher_identity:
@@ -479,7 +427,7 @@ class LiveLessons:
             return
         posted = ChatPosted(at=self._now(), lesson=lesson, identity=seat.identity,
                             name=seat.name, text=text)  # fmt: skip
-        live.chat.append(_chat_line(posted))
+        live.chat.append(chat_line(posted))
         await self._announce([posted])
 
     async def end(self, lesson: str, seat: Seat) -> None:
@@ -579,7 +527,9 @@ class LiveLessons:
         if live is not None:
             attendance, quality = live.attendance, live.quality.summary()
         else:
-            attendance = _attendance(view, self.store.events(lesson, ATTENDANCE, limit=100_000))
+            attendance = attendance_from_log(
+                view, self.store.events(lesson, ATTENDANCE, limit=100_000)
+            )
             tallies: dict[str, QualityTally] = {}
             for doc in self.store.events(lesson, ("quality.sample",), limit=100_000):
                 sample = QualitySample(at=doc["at"], **doc["data"])

@@ -44,7 +44,8 @@ from recorder.worker import ASSETS, CLIP_PREFIX
 from rooms.errors import LessonRefused
 from rooms.lesson import LessonView
 from web.file_links import file_link
-from web.live_lessons import LiveLessons, day_of
+from web.live_lessons import LiveLessons
+from web.live_room import day_of
 from web.pages import BEIJING
 
 ASSETS_FILE = "assets.json"
