@@ -24,6 +24,7 @@ Definitions (DESIGN.md §1, the Ministry's indicator system):
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +32,6 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from rooms.quality_events import QualitySample
 from rooms.quality_summary import QualityTally
 
 #: A stored event as the log holds it: its type, time and data.
@@ -190,16 +190,49 @@ class _Presence:
         return min(starts) if starts else None
 
 
-def _sample(at: datetime, data: Mapping[str, Any]) -> QualitySample:
-    return QualitySample(
-        at=at, lesson=data.get("lesson", ""), identity=data["identity"],
-        seconds=data["seconds"], video_kbps=data.get("video_kbps", 0.0),
-        audio_kbps=data.get("audio_kbps", 0.0), sent_kbps=data.get("sent_kbps", 0.0),
-        packets=data.get("packets", 0), loss=data.get("loss", 0.0), rtt_ms=data.get("rtt_ms"),
-        jitter_ms=data.get("jitter_ms", 0.0), fps=data.get("fps"),
-        freezes=data.get("freezes", 0), freeze_seconds=data.get("freeze_seconds", 0.0),
-        inbound=[],
-    )  # fmt: skip
+@dataclass
+class _Quality:
+    """A classroom's samples summed by the rules of :meth:`QualityTally.add`, read
+    straight from the logged data (a term holds some 10 M samples: no event object is
+    made for each)."""
+
+    freezes: int = 0
+    freeze_seconds: float = 0.0
+    video_seconds: float = 0.0
+    video_kbits: float = 0.0
+    losses: list[float] = field(default_factory=list)
+    rtts: list[float] = field(default_factory=list)
+    minutes: set[int] = field(default_factory=set)
+    frozen: set[int] = field(default_factory=set)
+
+    def add(self, at: datetime, data: Mapping[str, Any], frozen: bool) -> None:
+        seconds = data["seconds"]
+        freezes = data.get("freezes", 0)
+        freeze_seconds = data.get("freeze_seconds", 0.0)
+        self.freezes += freezes
+        self.freeze_seconds += freeze_seconds
+        if data.get("packets", 0):
+            self.losses.append(data.get("loss", 0.0))
+        rtt = data.get("rtt_ms")
+        if rtt is not None:
+            self.rtts.append(rtt)
+        if data.get("fps") is None:  # no video was expected over this interval
+            return
+        end = at.timestamp()  # the clock minutes the interval (end - seconds, end] touches
+        touched = range(math.floor((end - seconds) / 60), math.ceil(end / 60))
+        self.video_seconds += seconds
+        self.video_kbits += data.get("video_kbps", 0.0) * seconds
+        self.minutes.update(touched)
+        if frozen or freezes or freeze_seconds:
+            self.frozen.update(touched)
+
+    def tally(self) -> QualityTally:
+        return QualityTally(
+            freezes=self.freezes, freeze_seconds=self.freeze_seconds,
+            video_seconds=self.video_seconds, video_kbits=self.video_kbits,
+            minutes=len(self.minutes), frozen_minutes=len(self.frozen),
+            losses=self.losses, rtts=self.rtts,
+        )  # fmt: skip
 
 
 def _median(values: list[float], digits: int) -> float | None:
@@ -218,14 +251,21 @@ def lesson_facts(
     teacher = expected.teacher_identity
     expected_ids = {r.identity for r in expected.receivers}
     presence: dict[str, _Presence] = {}
-    tallies: dict[str, QualityTally] = {}
+    qualities: dict[str, _Quality] = {}
     frozen: set[str] = set()
     opened = recorded = False
     live_at: datetime | None = None
     ended_at: datetime | None = None
     end_reason = ""
     for kind, at, data in log:
-        if kind == "media.joined" or kind == "media.left":
+        if kind == "quality.sample":  # most of the log
+            identity = data["identity"]
+            if identity in expected_ids:
+                quality = qualities.get(identity)
+                if quality is None:
+                    quality = qualities[identity] = _Quality()
+                quality.add(at, data, identity in frozen)
+        elif kind == "media.joined" or kind == "media.left":
             identity = data["identity"]
             if identity == teacher or identity in expected_ids:
                 stay = presence.setdefault(identity, _Presence())
@@ -233,11 +273,6 @@ def lesson_facts(
                     stay.join(at)
                 else:
                     stay.leave(at)
-        elif kind == "quality.sample":
-            identity = data["identity"]
-            if identity in expected_ids:
-                tally = tallies.setdefault(identity, QualityTally())
-                tally.add(_sample(at, data), frozen=identity in frozen)
         elif kind == "quality.alert":
             if data.get("alert") == "video_frozen" and data.get("active"):
                 frozen.add(data["identity"])
@@ -276,6 +311,7 @@ def lesson_facts(
         else:
             reason = Reason.TEACHER_SHORT
 
+    tallies = {identity: quality.tally() for identity, quality in qualities.items()}
     receivers = tuple(
         _receiver(r, presence.get(r.identity), tallies.get(r.identity), starts, end, policy)
         for r in expected.receivers

@@ -9,6 +9,7 @@ medians.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -294,23 +295,49 @@ class FactStore:
         with self._engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(query)]
 
-    def medians(self, flt: Filter, group: str) -> dict[str, tuple[list[float], list[float]]]:
-        """Per group: the lessons' median loss and median RTT (for a median of medians)."""
+    def medians(self, flt: Filter, group: str) -> dict[str, tuple[float | None, float | None]]:
+        """Per group: the median of the lessons' median loss and of their median RTT.
+
+        PostgreSQL computes them (``percentile_cont(0.5)``, the middle value or the mean of
+        the middle two, as ``statistics.median``); elsewhere the rows come back and Python
+        does."""
         c = indicator_receivers.c
         key = _group_column(indicator_receivers, group).label("key")
-        query = select(key, c.median_loss, c.median_rtt_ms).where(
-            _where(indicator_receivers, flt), c.status.in_(_COUNTED),
-            (c.median_loss.is_not(None)) | (c.median_rtt_ms.is_not(None)),
-        )  # fmt: skip
-        out: dict[str, tuple[list[float], list[float]]] = {}
+        where = and_(_where(indicator_receivers, flt), c.status.in_(_COUNTED))
+        if self._engine.dialect.name == "postgresql":
+            query = (
+                select(
+                    key,
+                    func.percentile_cont(0.5).within_group(c.median_loss).label("loss"),
+                    func.percentile_cont(0.5).within_group(c.median_rtt_ms).label("rtt"),
+                )
+                .where(where)
+                .group_by(key)
+            )
+            with self._engine.connect() as conn:
+                return {
+                    str(r.key): (
+                        None if r.loss is None else float(r.loss),
+                        None if r.rtt is None else float(r.rtt),
+                    )
+                    for r in conn.execute(query)
+                }
+        query = select(key, c.median_loss, c.median_rtt_ms).where(where)
+        found: dict[str, tuple[list[float], list[float]]] = {}
         with self._engine.connect() as conn:
             for row in conn.execute(query):
-                losses, rtts = out.setdefault(str(row.key), ([], []))
+                losses, rtts = found.setdefault(str(row.key), ([], []))
                 if row.median_loss is not None:
                     losses.append(row.median_loss)
                 if row.median_rtt_ms is not None:
                     rtts.append(row.median_rtt_ms)
-        return out
+        return {
+            k: (
+                statistics.median(losses) if losses else None,
+                statistics.median(rtts) if rtts else None,
+            )
+            for k, (losses, rtts) in found.items()
+        }
 
     def inspection_scores(self, flt: Filter) -> list[dict[str, float]]:
         """Each inspected lesson's mean score per checklist item."""

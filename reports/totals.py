@@ -6,7 +6,6 @@ denominator is zero is ``None`` ("no data"), never 0 or 100 %.
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -86,7 +85,7 @@ def lesson_totals(row: Mapping[str, Any], reasons: Mapping[str, int]) -> LessonT
 
 def receiver_totals(
     row: Mapping[str, Any] | None,
-    medians: tuple[Sequence[float], Sequence[float]] = ((), ()),
+    medians: tuple[float | None, float | None] = (None, None),
     chronic: Chronic = Chronic(),
 ) -> ReceiverTotals:
     row = row or {}
@@ -94,7 +93,7 @@ def receiver_totals(
     video = int(row.get("video_minutes") or 0)
     measured = int(row.get("measured") or 0)
     poor = int(row.get("poor") or 0)
-    losses, rtts = medians
+    loss, rtt = medians
     return ReceiverTotals(
         expected=expected,
         on_time=int(row.get("on_time") or 0),
@@ -107,8 +106,8 @@ def receiver_totals(
         video_minutes=video,
         freeze_free_share=_rate(video - int(row.get("frozen_minutes") or 0), video),
         freezes_per_hour=_rate(int(row.get("freezes") or 0) * 60, video, 2),
-        median_loss=round(statistics.median(losses), 4) if losses else None,
-        median_rtt_ms=round(statistics.median(rtts), 1) if rtts else None,
+        median_loss=None if loss is None else round(loss, 4),
+        median_rtt_ms=None if rtt is None else round(rtt, 1),
         poor=poor,
         poor_share=_rate(poor, measured),
         chronic=measured >= chronic.min_lessons and poor >= chronic.poor_share * measured,

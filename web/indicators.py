@@ -13,11 +13,16 @@ attendance and quality by the teaching point's.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
+import multiprocessing
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import suppress
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import repeat
+from time import monotonic
 from typing import Any
 
 from sqlalchemy import Engine
@@ -41,11 +46,15 @@ from scheduler.model import Directory
 from scheduler.occurrence import SCHEDULED
 from scheduler.plan_store import PlanStore
 from scheduler.store import DirectoryStore
+from web.database import make_engine
 from web.pages import BEIJING
 
 logger = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 60.0
+DIRECTORY_TTL = 60.0
+WORKERS = 2  # processes folding a long recompute
+PART = 1000  # lessons a worker folds and stores at a time
 LOCK = "indicators-refresh"
 CHUNK = 200
 FINAL = frozenset({Status.HELD, Status.NOT_HELD, Status.CANCELLED, Status.REPAIRED})
@@ -69,6 +78,7 @@ class Indicators:
         policy: Policy | None = None,
         chronic: Chronic | None = None,
     ) -> None:
+        self._engine = engine
         self.store = FactStore(engine)
         self.sources = Sources(engine)
         self.plans = PlanStore(engine)
@@ -77,6 +87,7 @@ class Indicators:
         self.chronic = chronic or Chronic()
         self.locks: Locks | None = None
         self._now = now
+        self._directory: tuple[float, Directory] | None = None
 
     # keeping the facts ---------------------------------------------------------------
     def _layout(self) -> tuple[Layout, Directory]:
@@ -93,9 +104,14 @@ class Indicators:
             for e in expected
         ]  # fmt: skip
 
-    def _save(self, expected: Sequence[Expected], now: datetime) -> int:
+    def _save(
+        self,
+        expected: Sequence[Expected],
+        now: datetime,
+        research: dict[str, Research] | None = None,
+    ) -> int:
         """Fold and store the lessons of ``expected`` that are over (or cancelled)."""
-        research = self.sources.research()
+        research = self.sources.research() if research is None else research
         saved = 0
         for start in range(0, len(expected), CHUNK):
             facts = [f for f in self._fold(expected[start : start + CHUNK], now)
@@ -104,13 +120,28 @@ class Indicators:
             saved += len(facts)
         return saved
 
-    def recompute(self, first: date, last: date) -> int:
-        """Rebuild every lesson of ``first``..``last`` from the event log; the number stored."""
+    def recompute(
+        self, first: date, last: date, *, workers: int = WORKERS, part: int = PART
+    ) -> int:
+        """Rebuild every lesson of ``first``..``last`` from the event log; the number stored.
+
+        On PostgreSQL a period of more than ``part`` lessons is folded by ``workers``
+        processes, ``part`` lessons at a time (a term's 10 M samples keep both cores of
+        a small server busy for a minute or two); with SQLite, or fewer lessons, here.
+        """
         now = self._now()
         layout, _ = self._layout()
         expected = layout.all(self.plans.occurrences(first, last, include_cancelled=True))
         self.store.clear(first, last)
-        return self._save(expected, now)
+        research = self.sources.research()
+        if workers < 2 or len(expected) <= part or self._engine.dialect.name != "postgresql":
+            return self._save(expected, now, research)
+        url = self._engine.url.render_as_string(hide_password=False)
+        parts = [expected[start : start + part] for start in range(0, len(expected), part)]
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            done = pool.map(_recompute_part, repeat(url), parts, repeat(now), repeat(research),
+                            repeat(self.policy))  # fmt: skip
+            return sum(done)
 
     def refresh(self) -> int:
         """The incremental step: lessons over since the last run, finished lessons whose
@@ -155,17 +186,17 @@ class Indicators:
         changed.update({k: Research() for k in stored if k not in research})
         return changed
 
-    async def run(self) -> None:
-        """Refresh every minute; with shared locks, one app instance at a time. The first
-        run waits a minute too: a refresh cut short by a quick restart would leave its
-        thread holding a connection."""
+    async def run(self, interval: float = REFRESH_SECONDS) -> None:
+        """Refresh every ``interval`` seconds; with shared locks, one app instance at a
+        time. The first run waits too: a refresh cut short by a quick restart would leave
+        its thread holding a connection."""
         while True:
-            await asyncio.sleep(REFRESH_SECONDS)
+            await asyncio.sleep(interval)
             lease = None
             try:
                 if self.locks is not None:
                     with suppress(LiveStateUnavailable):  # no lock service: run alone
-                        lease = await self.locks.acquire(LOCK, REFRESH_SECONDS * 2)
+                        lease = await self.locks.acquire(LOCK, max(interval * 2, 120.0))
                         if lease is None:  # another instance is refreshing
                             continue
                 await asyncio.to_thread(self.refresh)
@@ -189,12 +220,20 @@ class Indicators:
         rows = []
         for key in sorted(set(lessons) | set(receivers)):
             lt = lesson_totals(lessons[key], reasons.get(key, {})) if key in lessons else None
-            rt = receiver_totals(receivers.get(key), medians.get(key, ([], [])), self.chronic)
+            rt = receiver_totals(receivers.get(key), medians.get(key, (None, None)), self.chronic)
             rows.append(Row(key, names(key), asdict(lt) if lt else {}, asdict(rt)))
         return rows
 
+    def directory(self) -> Directory:
+        """The directory, read at most once a minute: every report page asks for names,
+        and a city's directory takes a noticeable time to read."""
+        now = monotonic()
+        if self._directory is None or now - self._directory[0] > DIRECTORY_TTL:
+            self._directory = (now, self.directory_store.load())
+        return self._directory[1]
+
     def names(self, group: str) -> Callable[[str], str]:
-        directory = self.directory_store.load()
+        directory = self.directory()
         if group in ("city", "county", "township"):
             regions = {r.code: r.name for r in directory.regions}
 
@@ -211,7 +250,7 @@ class Indicators:
         return lambda key: "全部" if group == "total" else key
 
     def coverage(self, flt: Filter) -> list[Coverage]:
-        directory = self.directory_store.load()
+        directory = self.directory()
         classes = {c.id: c for c in directory.classes}
         schools = {s.id: s for s in directory.schools}
 
@@ -269,3 +308,19 @@ class Indicators:
         for row in rows:
             row["receivers_detail"] = receivers.get(row["lesson"], [])
         return rows
+
+
+def _recompute_part(
+    url: str, expected: list[Expected], now: datetime, research: dict[str, Research],
+    policy: Policy,
+) -> int:  # fmt: skip
+    """One worker's part of a recompute, with its own engine (connections stay in the
+    process that opened them). The fold makes millions of short-lived objects and no
+    cycles: the cyclic collector waits until the part is stored."""
+    engine = make_engine(url)
+    gc.disable()
+    try:
+        return Indicators(engine, lambda: now, policy)._save(expected, now, research)
+    finally:
+        gc.enable()
+        engine.dispose()

@@ -3,6 +3,8 @@ and the figures a report reads (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import asyncio
+from contextlib import suppress
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -11,6 +13,7 @@ from sqlalchemy import Engine
 from identity.passwords import PasswordHasher
 from identity.service import IdentityService
 from identity.store import IdentityStore
+from kernel.memory_locks import MemoryLocks
 from recorder.events import RecordingReady
 from recorder.review import Category, NewComment, Visibility
 from recorder.review_store import ReviewStore
@@ -29,7 +32,7 @@ from tests.web.indicator_fixtures import (
 )
 from tests.web.live_fixtures import CLASSES, OTHER_TEACHER, TEACHER
 from web import demo
-from web.indicators import Indicators
+from web.indicators import LOCK, Indicators
 
 
 @pytest.fixture
@@ -137,3 +140,32 @@ def test_coverage_counts_the_periods_each_class_received_against_its_need(
         Filter(MONDAY, MONDAY + timedelta(days=6)))}  # fmt: skip
     assert workload[TEACHER]["taught"] == 1 and workload[TEACHER]["scheduled"] == 2
     assert workload[OTHER_TEACHER]["scheduled"] == 1
+
+
+async def test_the_refresh_loop_waits_while_another_instance_holds_the_lock(
+    term: tuple[Engine, list[Occurrence]],
+) -> None:
+    engine, occurrences = term
+    monday = next(o.id for o in occurrences if o.day == MONDAY)
+    RoomStore(engine).append(a_lesson(monday, TEACHER, MONDAY))
+    clock = Clock()
+    clock.set(MONDAY, time(12, 0))
+    locks = MemoryLocks()
+    other = await locks.acquire(LOCK, 60)  # another app instance is refreshing
+    assert other is not None
+    indicators = Indicators(engine, clock)
+    indicators.locks = locks
+    task = asyncio.create_task(indicators.run(interval=0.02))
+    try:
+        await asyncio.sleep(0.3)
+        assert stored(engine)[0] == []
+        await locks.release(other)
+        for _ in range(250):  # bounded: 5 s; the refresh's last step is the clock cursor
+            if indicators.store.cursor("clock")[1] is not None:
+                break
+            await asyncio.sleep(0.02)
+        assert [row["lesson"] for row in stored(engine)[0]] == [monday]
+    finally:
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
