@@ -24,7 +24,6 @@ Definitions (DESIGN.md §1, the Ministry's indicator system):
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -190,51 +189,6 @@ class _Presence:
         return min(starts) if starts else None
 
 
-@dataclass
-class _Quality:
-    """A classroom's samples summed by the rules of :meth:`QualityTally.add`, read
-    straight from the logged data (a term holds some 10 M samples: no event object is
-    made for each)."""
-
-    freezes: int = 0
-    freeze_seconds: float = 0.0
-    video_seconds: float = 0.0
-    video_kbits: float = 0.0
-    losses: list[float] = field(default_factory=list)
-    rtts: list[float] = field(default_factory=list)
-    minutes: set[int] = field(default_factory=set)
-    frozen: set[int] = field(default_factory=set)
-
-    def add(self, at: datetime, data: Mapping[str, Any], frozen: bool) -> None:
-        seconds = data["seconds"]
-        freezes = data.get("freezes", 0)
-        freeze_seconds = data.get("freeze_seconds", 0.0)
-        self.freezes += freezes
-        self.freeze_seconds += freeze_seconds
-        if data.get("packets", 0):
-            self.losses.append(data.get("loss", 0.0))
-        rtt = data.get("rtt_ms")
-        if rtt is not None:
-            self.rtts.append(rtt)
-        if data.get("fps") is None:  # no video was expected over this interval
-            return
-        end = at.timestamp()  # the clock minutes the interval (end - seconds, end] touches
-        touched = range(math.floor((end - seconds) / 60), math.ceil(end / 60))
-        self.video_seconds += seconds
-        self.video_kbits += data.get("video_kbps", 0.0) * seconds
-        self.minutes.update(touched)
-        if frozen or freezes or freeze_seconds:
-            self.frozen.update(touched)
-
-    def tally(self) -> QualityTally:
-        return QualityTally(
-            freezes=self.freezes, freeze_seconds=self.freeze_seconds,
-            video_seconds=self.video_seconds, video_kbits=self.video_kbits,
-            minutes=len(self.minutes), frozen_minutes=len(self.frozen),
-            losses=self.losses, rtts=self.rtts,
-        )  # fmt: skip
-
-
 def _median(values: list[float], digits: int) -> float | None:
     return round(statistics.median(values), digits) if values else None
 
@@ -251,7 +205,7 @@ def lesson_facts(
     teacher = expected.teacher_identity
     expected_ids = {r.identity for r in expected.receivers}
     presence: dict[str, _Presence] = {}
-    qualities: dict[str, _Quality] = {}
+    tallies: dict[str, QualityTally] = {}
     frozen: set[str] = set()
     opened = recorded = False
     live_at: datetime | None = None
@@ -261,10 +215,10 @@ def lesson_facts(
         if kind == "quality.sample":  # most of the log
             identity = data["identity"]
             if identity in expected_ids:
-                quality = qualities.get(identity)
-                if quality is None:
-                    quality = qualities[identity] = _Quality()
-                quality.add(at, data, identity in frozen)
+                tally = tallies.get(identity)
+                if tally is None:
+                    tally = tallies[identity] = QualityTally()
+                tally.count(at, data, identity in frozen)
         elif kind == "media.joined" or kind == "media.left":
             identity = data["identity"]
             if identity == teacher or identity in expected_ids:
@@ -311,7 +265,6 @@ def lesson_facts(
         else:
             reason = Reason.TEACHER_SHORT
 
-    tallies = {identity: quality.tally() for identity, quality in qualities.items()}
     receivers = tuple(
         _receiver(r, presence.get(r.identity), tallies.get(r.identity), starts, end, policy)
         for r in expected.receivers

@@ -11,6 +11,8 @@ import math
 import statistics
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from rooms.quality_events import QualitySample
 
@@ -58,20 +60,34 @@ class QualityTally:
 
     def add(self, sample: QualitySample, *, frozen: bool = False) -> None:
         """Count one sample; ``frozen`` if ``video_frozen`` was active at its end."""
-        self.freezes += sample.freezes
-        self.freeze_seconds += sample.freeze_seconds
-        if sample.packets:
-            self.losses.append(sample.loss)
-        if sample.rtt_ms is not None:
-            self.rtts.append(sample.rtt_ms)
-        if sample.fps is None:  # no video was expected over this interval
+        self.count(sample.at, {
+            "seconds": sample.seconds, "freezes": sample.freezes,
+            "freeze_seconds": sample.freeze_seconds, "packets": sample.packets,
+            "loss": sample.loss, "rtt_ms": sample.rtt_ms, "fps": sample.fps,
+            "video_kbps": sample.video_kbps,
+        }, frozen)  # fmt: skip
+
+    def count(self, at: datetime, data: Mapping[str, Any], frozen: bool = False) -> None:
+        """Count one sample as the event log holds it (``at`` and its data): the reports
+        fold a term's millions of samples without making an event of each."""
+        seconds = data["seconds"]
+        freezes = data.get("freezes", 0)
+        freeze_seconds = data.get("freeze_seconds", 0.0)
+        self.freezes += freezes
+        self.freeze_seconds += freeze_seconds
+        if data.get("packets", 0):
+            self.losses.append(data.get("loss", 0.0))
+        rtt = data.get("rtt_ms")
+        if rtt is not None:
+            self.rtts.append(rtt)
+        if data.get("fps") is None:  # no video was expected over this interval
             return
-        end = sample.at.timestamp()  # the clock minutes the interval (end - seconds, end] touches
-        touched = range(math.floor((end - sample.seconds) / 60), math.ceil(end / 60))
-        self.video_seconds += sample.seconds
-        self.video_kbits += sample.video_kbps * sample.seconds
+        end = at.timestamp()  # the clock minutes the interval (end - seconds, end] touches
+        touched = range(math.floor((end - seconds) / 60), math.ceil(end / 60))
+        self.video_seconds += seconds
+        self.video_kbits += data.get("video_kbps", 0.0) * seconds
         self._minutes.update(touched)
-        if frozen or sample.freezes or sample.freeze_seconds:
+        if frozen or freezes or freeze_seconds:
             self._frozen.update(touched)
         self.minutes = len(self._minutes)
         self.frozen_minutes = len(self._frozen)
