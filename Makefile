@@ -6,6 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 STAMP_DEV := $(VENV)/.installed-dev
+STAMP_NODE := node_modules/.installed
 
 .PHONY: demo serve test check lint typecheck layers pytest services bench clean
 
@@ -20,6 +21,12 @@ $(STAMP): pyproject.toml | $(BIN)/python
 $(STAMP_DEV): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP) $@
+
+# From the npm registry: livekit-client (pages, LiveKit backend) and s3rver (storage tests).
+$(STAMP_NODE): package.json package-lock.json
+	command -v npm >/dev/null || { echo "Install Node.js and npm (apt-get install nodejs npm)"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 demo: $(STAMP)
 	$(BIN)/sanke demo
@@ -40,7 +47,7 @@ typecheck: $(STAMP_DEV)
 layers: $(STAMP_DEV)
 	$(BIN)/lint-imports
 
-pytest: $(STAMP_DEV) services
+pytest: $(STAMP_DEV) $(STAMP_NODE) services
 	$(BIN)/pytest
 
 check: lint typecheck layers
@@ -51,4 +58,4 @@ bench: $(STAMP_DEV)
 	$(BIN)/sanke bench
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules var .pytest_cache .mypy_cache .ruff_cache

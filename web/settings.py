@@ -98,6 +98,15 @@ class SankeSettings(BaseSettings):
     livekit_url: str | None = Field(None, description="wss://HOST of the LiveKit server")
     livekit_api_key: str | None = Field(None, description="the LiveKit API key")
     livekit_api_secret: SecretStr | None = Field(None, description="the LiveKit API secret")
+    s3_url: str | None = Field(
+        None,
+        description="the endpoint of the S3-compatible store that keeps recordings, "
+        "e.g. https://s3.example.edu.cn, or empty (recordings stay under SANKE_DATA_DIR)",
+    )
+    s3_bucket: str | None = Field(None, description="the bucket recordings go into")
+    s3_access_key: str | None = Field(None, description="the S3 access key")
+    s3_secret_key: SecretStr | None = Field(None, description="the S3 secret key")
+    s3_region: str = Field("us-east-1", description="the S3 region name (MinIO: us-east-1)")
     pdf_chromium: str = Field(
         "/usr/bin/chromium", description="the Chromium that prints reports to PDF (a path)"
     )
@@ -148,7 +157,7 @@ class SankeSettings(BaseSettings):
             raise ValueError("not a redis:// URL")
         return value
 
-    @field_validator("public_url")
+    @field_validator("public_url", "s3_url")
     @classmethod
     def _public_url(cls, value: str | None) -> str | None:
         if not value:
@@ -171,6 +180,10 @@ class SankeSettings(BaseSettings):
             for name in ("livekit_url", "livekit_api_key", "livekit_api_secret"):
                 if not getattr(self, name):
                     raise ValueError(f"{name}: required when SANKE_MEDIA_BACKEND=livekit")
+        if self.s3_url:
+            for name in ("s3_bucket", "s3_access_key", "s3_secret_key"):
+                if not getattr(self, name):
+                    raise ValueError(f"{name}: required when SANKE_S3_URL is set")
         return self
 
     @property
@@ -213,7 +226,7 @@ def describe(exc: ValidationError) -> str:
     expected = info.description if info is not None and info.description else "a valid value"
     got = error.get("input")
     shown = "" if got is None or isinstance(got, dict) else f", got {_redacted(str(got))!r}"
-    if field in ("secret_key", "livekit_api_secret", "metrics_token"):
+    if field in ("secret_key", "livekit_api_secret", "metrics_token", "s3_secret_key"):
         shown = ""
     reason = message.removeprefix("Value error, ")
     return f"{_env_name(field)}: expected {expected}{shown} ({reason})"
