@@ -26,14 +26,19 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.sql.elements import KeyedColumnElement
 
-from reports.facts import LessonFacts, Status
+from reports.facts import LessonFacts, Reason, Status
 from reports.tables import indicator_cursors, indicator_lessons, indicator_receivers
 
 CHUNK = 500
+#: PostgreSQL's memory for one grouping query's sorts (a term: some 100,000 rows, a
+#: few sorts of them), for this transaction only.
+WORK_MEM = "SET LOCAL work_mem = '64MB'"
+REASON_PREFIX = "not_held_"  # the column of lessons not held for a reason
 
 #: How rows can be grouped: a name → what it groups on (per table).
 GROUPS = ("total", "city", "county", "township", "school", "teacher", "subject", "lesson",
@@ -193,6 +198,16 @@ class FactStore:
             for table in (indicator_receivers, indicator_lessons):
                 conn.execute(delete(table).where(table.c.day >= first, table.c.day <= last))
 
+    def analyze(self) -> None:
+        """Have PostgreSQL count the rows again after a bulk rewrite (a recompute), so the
+        reports' plans fit a term's rows and not the empty tables it started from."""
+        if self._engine.dialect.name != "postgresql":
+            return
+        with self._engine.connect() as conn:
+            for table in (indicator_lessons, indicator_receivers):
+                conn.exec_driver_sql(f"ANALYZE {table.name}")
+            conn.commit()
+
     def cursor(self, name: str) -> tuple[int, datetime | None]:
         query = select(indicator_cursors).where(indicator_cursors.c.name == name)
         with self._engine.connect() as conn:
@@ -223,121 +238,149 @@ class FactStore:
 
     # reading ---------------------------------------------------------------------------
     def lesson_sums(self, flt: Filter, group: str) -> list[dict[str, Any]]:
-        """Per group: lessons scheduled, held, not held by reason, patrol and research sums."""
-        c = indicator_lessons.c
-        key = _group_column(indicator_lessons, group).label("key")
-        counted = c.status.in_(_COUNTED)
-        query = (
-            select(
-                key,
-                _sum_if(counted).label("scheduled"),
-                _sum_if(c.status == Status.HELD.value).label("held"),
-                _sum_if(c.status == Status.REPAIRED.value).label("repaired"),
-                _sum_if(c.repair & counted).label("repair_lessons"),
-                _sum_if(c.status == Status.UPCOMING.value).label("upcoming"),
-                _sum_if(counted, c.teacher_seconds).label("teacher_seconds"),
-                _sum_if(counted, c.period_seconds).label("period_seconds"),
-                _sum_if(counted & (c.inspections > 0)).label("inspected"),
-                _sum_if(counted, c.inspections).label("inspections"),
-                _sum_if(counted, c.problems).label("problems"),
-                _sum_if(counted & c.recorded).label("recorded"),
-                _sum_if((c.comments > 0) | (c.score_count > 0)).label("reviewed"),
-                func.coalesce(func.sum(c.comments), 0).label("comments"),
-                func.coalesce(func.sum(c.score_sum), 0).label("score_sum"),
-                func.coalesce(func.sum(c.score_count), 0).label("score_count"),
-                func.coalesce(func.sum(c.sessions), 0).label("sessions"),
-            )
-            .where(_where(indicator_lessons, flt))
-            .group_by(key)
-            .order_by(key)
-        )
-        with self._engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(query)]
+        """Per group: lessons scheduled, held, not held by reason (``not_held``), patrol
+        and research sums."""
+        return self.lesson_sums_by(flt, (group,))[group]
 
-    def reasons(self, flt: Filter, group: str) -> dict[str, dict[str, int]]:
-        """Per group: lessons not held by reason."""
+    def lesson_sums_by(self, flt: Filter, groups: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        """``lesson_sums`` for several groups, from one scan of the table on PostgreSQL
+        (``GROUPING SETS``): a report page asks for five groupings at once."""
         c = indicator_lessons.c
-        key = _group_column(indicator_lessons, group).label("key")
-        query = (
-            select(key, c.reason, func.count().label("n"))
-            .where(_where(indicator_lessons, flt), c.status == Status.NOT_HELD.value)
-            .group_by(key, c.reason)
-        )
-        out: dict[str, dict[str, int]] = {}
-        with self._engine.connect() as conn:
-            for row in conn.execute(query):
-                out.setdefault(str(row.key), {})[row.reason] = int(row.n)
-        return out
+        counted = c.status.in_(_COUNTED)
+        not_held = c.status == Status.NOT_HELD.value
+        sums = [
+            _sum_if(counted).label("scheduled"),
+            _sum_if(c.status == Status.HELD.value).label("held"),
+            _sum_if(c.status == Status.REPAIRED.value).label("repaired"),
+            _sum_if(c.repair & counted).label("repair_lessons"),
+            _sum_if(c.status == Status.UPCOMING.value).label("upcoming"),
+            _sum_if(counted, c.teacher_seconds).label("teacher_seconds"),
+            _sum_if(counted, c.period_seconds).label("period_seconds"),
+            _sum_if(counted & (c.inspections > 0)).label("inspected"),
+            _sum_if(counted, c.inspections).label("inspections"),
+            _sum_if(counted, c.problems).label("problems"),
+            _sum_if(counted & c.recorded).label("recorded"),
+            _sum_if((c.comments > 0) | (c.score_count > 0)).label("reviewed"),
+            func.coalesce(func.sum(c.comments), 0).label("comments"),
+            func.coalesce(func.sum(c.score_sum), 0).label("score_sum"),
+            func.coalesce(func.sum(c.score_count), 0).label("score_count"),
+            func.coalesce(func.sum(c.sessions), 0).label("sessions"),
+            *(_sum_if(not_held & (c.reason == r.value)).label(f"{REASON_PREFIX}{r.value}")
+              for r in Reason),
+        ]  # fmt: skip
+        found = self._grouped(indicator_lessons, flt, groups, sums)
+        for rows in found.values():
+            for row in rows:
+                row["not_held"] = {
+                    r.value: n for r in Reason if (n := int(row.pop(REASON_PREFIX + r.value)))
+                }
+        return found
 
     def receiver_sums(self, flt: Filter, group: str) -> list[dict[str, Any]]:
-        """Per group: attendance and quality sums over receiving classrooms of lessons over."""
-        c = indicator_receivers.c
-        key = _group_column(indicator_receivers, group).label("key")
-        query = (
-            select(
-                key,
-                func.count().label("expected"),
-                _sum_if(c.joined).label("joined"),
-                _sum_if(c.on_time).label("on_time"),
-                func.sum(c.present_seconds).label("present_seconds"),
-                func.sum(c.expected_seconds).label("expected_seconds"),
-                func.sum(c.video_minutes).label("video_minutes"),
-                func.sum(c.frozen_minutes).label("frozen_minutes"),
-                func.sum(c.freezes).label("freezes"),
-                func.sum(c.freeze_seconds).label("freeze_seconds"),
-                _sum_if(c.poor).label("poor"),
-                _sum_if(c.video_minutes > 0).label("measured"),
-            )
-            .where(_where(indicator_receivers, flt), c.status.in_(_COUNTED))
-            .group_by(key)
-            .order_by(key)
-        )
-        with self._engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(query)]
+        """Per group: attendance and quality sums over receiving classrooms of lessons
+        over."""
+        return self.receiver_sums_by(flt, (group,))[group]
 
-    def medians(self, flt: Filter, group: str) -> dict[str, tuple[float | None, float | None]]:
-        """Per group: the median of the lessons' median loss and of their median RTT.
-
-        PostgreSQL computes them (``percentile_cont(0.5)``, the middle value or the mean of
-        the middle two, as ``statistics.median``); elsewhere the rows come back and Python
-        does."""
+    def receiver_sums_by(
+        self, flt: Filter, groups: Sequence[str]
+    ) -> dict[str, list[dict[str, Any]]]:
+        """``receiver_sums`` for several groups at once (see ``lesson_sums_by``)."""
         c = indicator_receivers.c
-        key = _group_column(indicator_receivers, group).label("key")
-        where = and_(_where(indicator_receivers, flt), c.status.in_(_COUNTED))
-        if self._engine.dialect.name == "postgresql":
-            query = (
-                select(
-                    key,
-                    func.percentile_cont(0.5).within_group(c.median_loss).label("loss"),
-                    func.percentile_cont(0.5).within_group(c.median_rtt_ms).label("rtt"),
-                )
-                .where(where)
-                .group_by(key)
-            )
-            with self._engine.connect() as conn:
-                return {
-                    str(r.key): (
-                        None if r.loss is None else float(r.loss),
-                        None if r.rtt is None else float(r.rtt),
-                    )
-                    for r in conn.execute(query)
-                }
-        query = select(key, c.median_loss, c.median_rtt_ms).where(where)
-        found: dict[str, tuple[list[float], list[float]]] = {}
-        with self._engine.connect() as conn:
-            for row in conn.execute(query):
-                losses, rtts = found.setdefault(str(row.key), ([], []))
-                if row.median_loss is not None:
-                    losses.append(row.median_loss)
-                if row.median_rtt_ms is not None:
-                    rtts.append(row.median_rtt_ms)
+        sums: list[Any] = [
+            func.count().label("expected"),
+            _sum_if(c.joined).label("joined"),
+            _sum_if(c.on_time).label("on_time"),
+            func.sum(c.present_seconds).label("present_seconds"),
+            func.sum(c.expected_seconds).label("expected_seconds"),
+            func.sum(c.video_minutes).label("video_minutes"),
+            func.sum(c.frozen_minutes).label("frozen_minutes"),
+            func.sum(c.freezes).label("freezes"),
+            func.sum(c.freeze_seconds).label("freeze_seconds"),
+            _sum_if(c.poor).label("poor"),
+            _sum_if(c.video_minutes > 0).label("measured"),
+        ]
+        return self._grouped(indicator_receivers, flt, groups, sums, c.status.in_(_COUNTED))
+
+    def medians_by(
+        self, flt: Filter, groups: Sequence[str]
+    ) -> dict[str, dict[str, tuple[float | None, float | None]]]:
+        """Per group and key: the median of the classroom-lessons' median loss and of
+        their median RTT. Kept apart from the sums, which take only hashing: medians take
+        sorting every row.
+
+        PostgreSQL computes them (``percentile_cont(0.5)``, the middle value or the mean
+        of the middle two, as ``statistics.median``); elsewhere the rows' medians come
+        back joined and Python takes theirs."""
+        c = indicator_receivers.c
+        postgres = self._engine.dialect.name == "postgresql"
+        if postgres:
+            middle = [
+                func.percentile_cont(0.5).within_group(c.median_loss).label("loss"),
+                func.percentile_cont(0.5).within_group(c.median_rtt_ms).label("rtt"),
+            ]
+        else:
+            middle = [
+                func.group_concat(c.median_loss, ";").label("loss"),
+                func.group_concat(c.median_rtt_ms, ";").label("rtt"),
+            ]
+        found = self._grouped(indicator_receivers, flt, groups, middle, c.status.in_(_COUNTED))
+
+        def value(raw: Any) -> float | None:
+            if raw is None:
+                return None
+            if postgres:
+                return float(raw)
+            return statistics.median(float(v) for v in str(raw).split(";"))
+
         return {
-            k: (
-                statistics.median(losses) if losses else None,
-                statistics.median(rtts) if rtts else None,
-            )
-            for k, (losses, rtts) in found.items()
+            group: {str(r["key"]): (value(r["loss"]), value(r["rtt"])) for r in rows}
+            for group, rows in found.items()
         }
+
+    def _grouped(
+        self,
+        table: Any,
+        flt: Filter,
+        groups: Sequence[str],
+        sums: Sequence[Any],
+        *where: ColumnElement[bool],
+    ) -> dict[str, list[dict[str, Any]]]:
+        """``sums`` per key of each of ``groups`` (rows by key), over ``table``'s rows in
+        the filter: one query with ``GROUPING SETS`` on PostgreSQL, one per group elsewhere."""
+        wanted = list(dict.fromkeys(groups))
+        if not wanted:
+            return {}
+        for group in wanted:
+            _group_column(table, group)  # refuses an unknown group
+        condition = and_(_where(table, flt), *where)
+        out: dict[str, list[dict[str, Any]]] = {}
+        if self._engine.dialect.name != "postgresql" or len(wanted) == 1:
+            with self._engine.connect() as conn:
+                for group in wanted:
+                    key = _group_column(table, group).label("key")
+                    query = select(key, *sums).where(condition).group_by(key).order_by(key)
+                    out[group] = [dict(r._mapping) for r in conn.execute(query)]
+            return out
+        # the total is the empty grouping set; any other row is its group's whose key
+        # GROUPING() says was grouped on
+        keyed = [g for g in wanted if g != "total"]
+        keys = [_group_column(table, g).label(f"key_{i}") for i, g in enumerate(keyed)]
+        flags = [func.grouping(k.element).label(f"grouped_{i}") for i, k in enumerate(keys)]
+        sets = [k.element for k in keys] + ([text("()")] if "total" in wanted else [])
+        query = select(*keys, *flags, *sums).where(condition).group_by(func.grouping_sets(*sets))
+        out = {g: [] for g in wanted}
+        with self._engine.connect() as conn:
+            conn.exec_driver_sql(WORK_MEM)  # the sorts of a term's rows, in memory
+            for r in conn.execute(query):
+                row = dict(r._mapping)
+                index = next((i for i in range(len(keyed)) if row[f"grouped_{i}"] == 0), None)
+                row["key"] = "all" if index is None else row[f"key_{index}"]
+                for i in range(len(keyed)):
+                    del row[f"key_{i}"], row[f"grouped_{i}"]
+                out["total" if index is None else keyed[index]].append(row)
+        for rows in out.values():
+            rows.sort(key=lambda row: str(row["key"]))
+        return out
 
     def inspection_scores(self, flt: Filter) -> list[dict[str, float]]:
         """Each inspected lesson's mean score per checklist item."""
@@ -385,15 +428,21 @@ class FactStore:
                 rows += [dict(r._mapping) for r in conn.execute(query.order_by(c.lesson))]
         return rows
 
-    def deliveries(self, flt: Filter) -> list[tuple[str, str, str]]:
-        """``(class_ids, subject, status)`` of every receiving classroom of every lesson
-        counted, for coverage of needs."""
+    def deliveries(self, flt: Filter) -> list[tuple[str, str, int, int]]:
+        """``(class_ids, subject, scheduled, delivered)``: the receiving classrooms'
+        lessons counted, summed per classroom's classes and subject, for coverage of needs."""
         c = indicator_receivers.c
-        query = select(c.class_ids, c.subject, c.status).where(
-            _where(indicator_receivers, flt), c.status.in_(_COUNTED)
-        )
+        query = (
+            select(c.class_ids, c.subject, func.count().label("scheduled"),
+                   _sum_if(c.status == Status.HELD.value).label("delivered"))
+            .where(_where(indicator_receivers, flt), c.status.in_(_COUNTED))
+            .group_by(c.class_ids, c.subject)
+        )  # fmt: skip
         with self._engine.connect() as conn:
-            return [(r.class_ids, r.subject, r.status) for r in conn.execute(query)]
+            return [
+                (r.class_ids, r.subject, int(r.scheduled), int(r.delivered))
+                for r in conn.execute(query)
+            ]
 
     def weeks(self, flt: Filter) -> int:
         """Teaching weeks in the filter: weeks with a lesson counted."""

@@ -130,24 +130,23 @@ class Coverage:
 
 def coverage(
     needs: Mapping[tuple[str, str], int],
-    deliveries: Sequence[tuple[str, str, str]],
+    deliveries: Sequence[tuple[str, str, int, int]],
     weeks: int,
 ) -> list[Coverage]:
     """Per (class, subject) with a need: periods scheduled and delivered in ``weeks``.
 
-    ``deliveries`` are ``(class_ids ;-separated, subject, lesson status)`` of every
-    classroom-lesson counted.
+    ``deliveries`` are ``(class_ids ;-separated, subject, scheduled, delivered)``: the
+    classroom-lessons counted and those held, summed per classroom's classes and subject.
     """
     scheduled: dict[tuple[str, str], int] = {}
     delivered: dict[tuple[str, str], int] = {}
-    for class_ids, subject, status in deliveries:
+    for class_ids, subject, lessons, held in deliveries:
         for class_id in class_ids.split(";"):
             if not class_id:
                 continue
             key = (class_id, subject)
-            scheduled[key] = scheduled.get(key, 0) + 1
-            if status == "held":
-                delivered[key] = delivered.get(key, 0) + 1
+            scheduled[key] = scheduled.get(key, 0) + lessons
+            delivered[key] = delivered.get(key, 0) + held
     rows = []
     for (class_id, subject), per_week in sorted(needs.items()):
         needed = per_week * weeks

@@ -16,10 +16,10 @@ import asyncio
 import gc
 import logging
 import multiprocessing
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Collection, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import suppress
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import repeat
 from time import monotonic
@@ -54,6 +54,7 @@ logger = logging.getLogger(__name__)
 REFRESH_SECONDS = 60.0
 DIRECTORY_TTL = 60.0
 WORKERS = 2  # processes folding a long recompute
+READERS = 4  # threads reading one report page's figures at once
 PART = 1000  # lessons a worker folds and stores at a time
 LOCK = "indicators-refresh"
 CHUNK = 200
@@ -88,6 +89,19 @@ class Indicators:
         self.locks: Locks | None = None
         self._now = now
         self._directory: tuple[float, Directory] | None = None
+        self._readers = ThreadPoolExecutor(READERS, thread_name_prefix="indicators")
+
+    def background(self, call: Callable[[], Any]) -> Future[Any]:
+        """Start ``call`` (a read of the reports) beside the caller's own: a page's queries
+        run at once, each on its own connection, so the database answers them on every
+        core. Never wait on a future from within one of these calls."""
+        return self._readers.submit(call)
+
+    def together(self, *calls: Callable[[], Any]) -> list[Any]:
+        """Each call's result, the first run here and the others in the background."""
+        started = [self.background(call) for call in calls[1:]]
+        first = calls[0]() if calls else None
+        return [first, *(f.result() for f in started)][: len(calls)]
 
     # keeping the facts ---------------------------------------------------------------
     def _layout(self) -> tuple[Layout, Directory]:
@@ -135,13 +149,18 @@ class Indicators:
         self.store.clear(first, last)
         research = self.sources.research()
         if workers < 2 or len(expected) <= part or self._engine.dialect.name != "postgresql":
-            return self._save(expected, now, research)
-        url = self._engine.url.render_as_string(hide_password=False)
-        parts = [expected[start : start + part] for start in range(0, len(expected), part)]
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            done = pool.map(_recompute_part, repeat(url), parts, repeat(now), repeat(research),
-                            repeat(self.policy))  # fmt: skip
-            return sum(done)
+            saved = self._save(expected, now, research)
+        else:
+            url = self._engine.url.render_as_string(hide_password=False)
+            parts = [expected[start : start + part] for start in range(0, len(expected), part)]
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(workers, mp_context=context) as pool:
+                saved = sum(pool.map(
+                    _recompute_part, repeat(url), parts, repeat(now), repeat(research),
+                    repeat(self.policy),
+                ))  # fmt: skip
+        self.store.analyze()  # the tables were rewritten: the planner must know their size
+        return saved
 
     def refresh(self) -> int:
         """The incremental step: lessons over since the last run, finished lessons whose
@@ -210,19 +229,37 @@ class Indicators:
     # reading -------------------------------------------------------------------------
     def rows(self, flt: Filter, group: str) -> list[Row]:
         """The report's lines grouped by ``group`` (one of ``reports.store.GROUPS``)."""
-        if group not in GROUPS:
-            raise ValueError(f"group must be one of {', '.join(GROUPS)}")
-        lessons = {str(r["key"]): r for r in self.store.lesson_sums(flt, group)}
-        reasons = self.store.reasons(flt, group)
-        receivers = {str(r["key"]): r for r in self.store.receiver_sums(flt, group)}
-        medians = self.store.medians(flt, group)
-        names = self.names(group)
-        rows = []
-        for key in sorted(set(lessons) | set(receivers)):
-            lt = lesson_totals(lessons[key], reasons.get(key, {})) if key in lessons else None
-            rt = receiver_totals(receivers.get(key), medians.get(key, (None, None)), self.chronic)
-            rows.append(Row(key, names(key), asdict(lt) if lt else {}, asdict(rt)))
-        return rows
+        return self.rows_by(flt, (group,))[group]
+
+    def rows_by(
+        self, flt: Filter, groups: Sequence[str], medians: Collection[str] | None = None
+    ) -> dict[str, list[Row]]:
+        """``rows`` for several groups, asked of the database at once; the median loss
+        and RTT only for the groups in ``medians`` (all if ``None``; others: None)."""
+        for group in groups:
+            if group not in GROUPS:
+                raise ValueError(f"group must be one of {', '.join(GROUPS)}")
+        wanted = [g for g in groups if medians is None or g in medians]
+        lesson_sums, receiver_sums, middles = self.together(
+            lambda: self.store.lesson_sums_by(flt, groups),
+            lambda: self.store.receiver_sums_by(flt, groups),
+            lambda: self.store.medians_by(flt, wanted),
+        )
+        out: dict[str, list[Row]] = {}
+        for group in groups:
+            lessons = {str(r["key"]): r for r in lesson_sums[group]}
+            receivers = {str(r["key"]): r for r in receiver_sums[group]}
+            group_medians = middles.get(group, {})
+            names = self.names(group)
+            rows = []
+            for key in sorted(set(lessons) | set(receivers)):
+                lesson = lessons.get(key)
+                lt = lesson_totals(lesson, lesson["not_held"]) if lesson else None
+                middle = group_medians.get(key, (None, None))
+                rt = receiver_totals(receivers.get(key), middle, self.chronic)
+                rows.append(Row(key, names(key), dict(vars(lt)) if lt else {}, dict(vars(rt))))
+            out[group] = rows
+        return out
 
     def directory(self) -> Directory:
         """The directory, read at most once a minute: every report page asks for names,
@@ -273,14 +310,15 @@ class Indicators:
     def patrol(self, flt: Filter) -> PatrolItems:
         return patrol_items(self.store.inspection_scores(flt))
 
-    def workload(self, flt: Filter) -> list[dict[str, Any]]:
-        """Per teacher: periods scheduled and taught, hours live, research activity."""
+    def workload(self, flt: Filter, rows: Sequence[Row] | None = None) -> list[dict[str, Any]]:
+        """Per teacher: periods scheduled and taught, hours live, research activity
+        (``rows``: the filter's rows by teacher, if already asked for)."""
         activity = self.sources.teachers_activity(
             datetime.combine(flt.first, time(0), BEIJING).astimezone(UTC),
             datetime.combine(flt.last, time(23, 59, 59), BEIJING).astimezone(UTC),
         )
         out = []
-        for row in self.rows(flt, "teacher"):
+        for row in self.rows(flt, "teacher") if rows is None else rows:
             done = activity.get(row.key, {})
             out.append({
                 "teacher_id": row.key, "name": row.name,

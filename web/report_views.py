@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import partial
@@ -24,7 +25,7 @@ from identity.scope import region_prefix
 from reports.charts import bar_chart, line_chart, percent
 from reports.facts import Policy, Reason, Status
 from reports.store import Filter
-from reports.totals import Coverage
+from reports.totals import Coverage, PatrolItems
 from scheduler.model import Directory, SchoolKind
 from web.i18n import Lang, translate
 from web.indicators import Indicators, Row
@@ -32,6 +33,8 @@ from web.pages import BEIJING
 
 #: How the dashboard may group its table (reports.store.GROUPS less the periods).
 PAGE_GROUPS = ("city", "county", "township", "school", "teacher", "subject")
+DASHBOARD_GROUPS = ("total", "week", "school", "teacher")  # besides the page's own group
+MEDIAN_GROUPS = ("school",)  # the dashboard shows median loss and RTT per teaching point
 #: The group one level below a region prefix of this length (web.report_scope agrees).
 BELOW = {2: "city", 4: "county", 6: "township", 9: "school"}
 DRILL = {"city": "county", "county": "township", "township": "school"}
@@ -114,11 +117,23 @@ class ReportView:
         self.teachers = {t.id: t for t in self.directory.teachers}
         self.classes = {c.id: c for c in self.directory.classes}
         self._rows: dict[str, list[Row]] = {}
+        self._coverage: Future[list[Coverage]] | None = None
+        self._patrol: Future[PatrolItems] | None = None
 
     def rows(self, group: str) -> list[Row]:
         if group not in self._rows:
             self._rows[group] = self.indicators.rows(self.flt, group)
         return self._rows[group]
+
+    def prefetch(self) -> None:
+        """Ask for every grouping the dashboard shows at once (one scan per table), with
+        coverage and patrol read beside them."""
+        self._coverage = self.indicators.background(partial(self.indicators.coverage, self.flt))
+        self._patrol = self.indicators.background(partial(self.indicators.patrol, self.flt))
+        wanted = [g for g in DASHBOARD_GROUPS + (self.group,) if g not in self._rows]
+        self._rows.update(
+            self.indicators.rows_by(self.flt, list(dict.fromkeys(wanted)), MEDIAN_GROUPS)
+        )
 
     # links and names -----------------------------------------------------------------
     def base(self) -> dict[str, str | None]:
@@ -357,7 +372,7 @@ class ReportView:
         return [point for _, point in sorted(keyed, key=lambda k: k[0])]
 
     def patrol(self) -> dict[str, Any]:
-        items = self.indicators.patrol(self.flt)
+        items = self._patrol.result() if self._patrol else self.indicators.patrol(self.flt)
         means = list(items.means.items())
         chart = None
         if means:
@@ -369,7 +384,8 @@ class ReportView:
         return {"lessons": items.lessons, "means": means, "chart": chart}
 
     def coverage(self, worst: int = WORST) -> dict[str, Any]:
-        rows = [c for c in self.indicators.coverage(self.flt) if c.needed > 0]
+        found = self._coverage.result() if self._coverage else self.indicators.coverage(self.flt)
+        rows = [c for c in found if c.needed > 0]
         met = sum(1 for c in rows if c.rate is not None and c.rate >= 1)
         short = sorted((c for c in rows if c.rate is None or c.rate < 1),
                        key=lambda c: (c.rate or 0.0, c.delivered - c.needed, c.class_id,
@@ -389,7 +405,7 @@ class ReportView:
                 "grade": rate_grade(c.rate)}  # fmt: skip
 
     def workload(self) -> list[dict[str, Any]]:
-        rows = self.indicators.workload(self.flt)
+        rows = self.indicators.workload(self.flt, self.rows("teacher"))
         return [{**w, "name": self.teacher_name(w["teacher_id"]), "hours": num(w["hours"], 1),
                  "url": self.drill("teacher", w["teacher_id"])} for w in rows]  # fmt: skip
 
@@ -472,6 +488,7 @@ class ReportView:
                 "lessons_url": self.lessons_url()}  # fmt: skip
 
     def dashboard(self) -> dict[str, Any]:
+        self.prefetch()
         if not self.has_data():
             return {**self.common(), "has_data": False}
         return {

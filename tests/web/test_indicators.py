@@ -17,7 +17,7 @@ from kernel.memory_locks import MemoryLocks
 from recorder.events import RecordingReady
 from recorder.review import Category, NewComment, Visibility
 from recorder.review_store import ReviewStore
-from reports.store import Filter
+from reports.store import GROUPS, Filter
 from rooms.store import RoomStore
 from scheduler.occurrence import Occurrence
 from scheduler.store import DirectoryStore
@@ -116,6 +116,11 @@ def test_refreshing_as_the_term_goes_gives_what_a_recompute_from_the_log_gives(
     assert patrol.lessons == 1 and patrol.means == {"教学组织": 4.0, "音视频质量": 2.0}
     week = indicators.rows(flt, "week")
     assert [r.key for r in week] == [MONDAY.isoformat()]
+
+    # a page asks for several groupings at once (GROUPING SETS on PostgreSQL): the same
+    together = indicators.rows_by(flt, GROUPS)
+    assert together == {group: indicators.rows(flt, group) for group in GROUPS}
+    assert together["total"] == [total] and together["school"] == list(by_school.values())
 
 
 def test_coverage_counts_the_periods_each_class_received_against_its_need(

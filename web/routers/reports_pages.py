@@ -76,7 +76,7 @@ class Params:
         group = self.group or default_group(flt)
         if group not in PAGE_GROUPS:
             raise ReportRefused("bad_group", f"group must be one of {', '.join(PAGE_GROUPS)}")
-        return ReportView(services.indicators, services.directory.load(), principal, flt,
+        return ReportView(services.indicators, services.indicators.directory(), principal, flt,
                           group, lang)  # fmt: skip
 
 
