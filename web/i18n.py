@@ -397,6 +397,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "暂时连接不上服务器，正在自动重试…",
         "Cannot reach the server; retrying by itself…",
     ),
+    "live.no_media_server": (
+        "暂时连接不上媒体服务器，正在自动重试…",
+        "Cannot reach the media server; retrying by itself…",
+    ),
+    "live.no_media_client": (
+        "服务器缺少 LiveKit 浏览器组件，无法进入课堂音视频：请管理员在服务器上运行 npm ci"
+        "（或 make node_modules/.installed）后重启服务。",
+        "The server lacks the LiveKit browser client, so the lesson's audio and video cannot"
+        " start: an administrator must run npm ci (or make node_modules/.installed) on the"
+        " server and restart it.",
+    ),
     "live.login_again": ("登录已过期，请重新登录。", "Your session has expired; sign in again."),
     "live.take_over": ("在本机继续上课", "Continue on this device"),
     "live.receivers_joined": ("接收端 {joined}/{total}", "Receivers {joined}/{total}"),

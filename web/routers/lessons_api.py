@@ -21,6 +21,7 @@ from rooms.lifecycle import LessonRoom
 from web.deps import ServicesDep
 from web.errors import problem_for
 from web.i18n import COOKIE, Lang, pick_lang, translate
+from web.livekit_client import media_access
 from web.rights import allowed, signed_in, signed_in_socket
 from web.services import Services
 
@@ -96,10 +97,12 @@ def get_lesson(
 def lesson_token(
     lesson: str, services: ServicesDep, user: SignedIn, classroom: str | None = None
 ) -> dict[str, Any]:
-    """A short-lived media grant for the user's seat in an open lesson."""
+    """A short-lived media grant for the user's seat in an open lesson, for the media
+    backend the server runs (``backend``: ``embedded`` or ``livekit``, with its URL)."""
     place = seat_of(services, user, lesson, classroom)
     token, expires = services.lessons.token(lesson, place)
-    return {"token": token, "expires_at": expires.isoformat(), "identity": place.identity,
+    access = media_access(token, services.media_secret, services.livekit, services.now())
+    return {**access, "expires_at": expires.isoformat(), "identity": place.identity,
             "role": place.role, "room": lesson}  # fmt: skip
 
 

@@ -1,14 +1,22 @@
 """Live-lesson pages: the lesson list, the teacher console, the receiving-classroom
-kiosk and the patrol wall. The pages draw themselves from the lesson channel."""
+kiosk and the patrol wall. The pages draw themselves from the lesson channel.
+
+Their scripts join the lesson's media room with the client of the server's media
+backend (``live_scripts.html``): the embedded SFU's ``/media/client.js``, or, with
+LiveKit, livekit-client's bundle (served here from ``node_modules``) and
+``livekit-media.js``. Whether that bundle is there is said in the log at start-up.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import FileResponse, HTMLResponse
 from markupsafe import Markup
 
 from identity.authorize import Principal, authorize
@@ -19,11 +27,23 @@ from rooms.errors import LessonRefused
 from web.deps import LangDep, ServicesDep
 from web.errors import NotFound
 from web.i18n import MESSAGES, Lang, translate
+from web.livekit_client import BUNDLE_URL, check_bundle, find_bundle
 from web.pages import BEIJING, render
-from web.rights import allowed, signed_in
+from web.rights import allowed, public, signed_in
 from web.routers.lessons_api import lesson_rows, seat_of, visible_to
+from web.services import Services
 
-router = APIRouter()
+
+@asynccontextmanager
+async def say_where_the_client_is(app: FastAPI) -> AsyncIterator[None]:
+    """With LiveKit, log at start-up whether livekit-client's bundle is installed."""
+    services: Services = app.state.services
+    if services.livekit is not None:
+        check_bundle()
+    yield
+
+
+router = APIRouter(lifespan=say_where_the_client_is)
 
 Teacher = Annotated[Principal, allowed(Action.LESSON_TEACH)]
 Receiver = Annotated[Principal, allowed(Action.LESSON_RECEIVE)]
@@ -41,7 +61,8 @@ def _texts(lang: Lang) -> Markup:
 def _page(
     request: Request, name: str, lang: Lang, config: dict[str, Any], **context: Any
 ) -> HTMLResponse:
-    config = {**config, "lang": lang}
+    backend = "livekit" if request.app.state.services.livekit is not None else "embedded"
+    config = {**config, "lang": lang, "media": backend}
     doc = json.dumps(config, ensure_ascii=False).replace("</", "<\\/")
     return render(
         request,
@@ -49,8 +70,19 @@ def _page(
         lang,
         texts=_texts(lang),
         config=Markup(doc),
+        media_backend=backend,
+        livekit_bundle=BUNDLE_URL,
         **context,  # noqa: S704
     )
+
+
+@router.get(BUNDLE_URL, dependencies=[public()], include_in_schema=False)
+def livekit_bundle(services: ServicesDep) -> FileResponse:
+    """livekit-client for the live pages, from ``node_modules`` (only with LiveKit)."""
+    path = find_bundle() if services.livekit is not None else None
+    if path is None:
+        raise NotFound("livekit-client: run `npm ci` (or `make node_modules/.installed`)")
+    return FileResponse(path, media_type="text/javascript")
 
 
 @router.get("/lessons", response_class=HTMLResponse)

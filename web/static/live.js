@@ -1,6 +1,7 @@
 // Sanke live lessons: what the teacher console, the classroom kiosk and the patrol
 // wall share: the page's texts, the lesson channel (snapshots in; controls, chat and
-// stats out; it reconnects by itself), media tokens, and quality reports.
+// stats out; it reconnects by itself), media tokens, the media client of the server's
+// backend (createMedia), and quality reports.
 "use strict";
 
 const LIVE_TEXT = JSON.parse(document.getElementById("live-text").textContent);
@@ -18,7 +19,8 @@ function wsBase() {
 
 // Codes after which retrying cannot help: the page says why and stops.
 const FINAL_CODES = new Set(["ended", "cancelled", "not_your_lesson", "not_your_classroom",
-  "other_region", "not_master", "role", "no_lesson", "login_required", "replaced"]);
+  "other_region", "not_master", "role", "no_lesson", "login_required", "replaced",
+  "no_media_client"]);
 
 class LessonChannel extends EventTarget {
   constructor(lesson, classroom) {
@@ -104,11 +106,28 @@ async function lessonToken(lesson, classroom) {
   return fetchJson(`/api/v1/lessons/${encodeURIComponent(lesson)}/token${query}`, { method: "POST" });
 }
 
+// The media client for a token's backend, as the server runs it (live_scripts.html
+// loads the one it needs): LiveKitMedia (livekit-media.js over livekit-client) or the
+// embedded SFU's SankeMedia (/media/client.js). Both offer the pages one interface:
+// join, rejoin, leave, stop, publish, mute, subscribe, unsubscribe, setLayer, stats;
+// tracks, participants, canPublish, state; events state, tracks, participants,
+// grant, error.
+function createMedia(grant) {
+  if (grant.backend === "livekit") {
+    if (typeof LiveKitMedia === "undefined" || typeof LivekitClient === "undefined") {
+      throw new RequestFailed("no_media_client", T("live.no_media_client"), 0);
+    }
+    return new LiveKitMedia({ url: grant.url, token: grant.token,
+      roleAttribute: grant.role_attribute, sources: grant.sources });
+  }
+  return new SankeMedia({ url: `${wsBase()}/media/ws`, token: grant.token });
+}
+
 // Join the lesson's media room with a fresh token; the client rejoins by itself after
 // a network loss, and gets a new token when the old one is refused.
 async function joinMedia(lesson, classroom) {
   const grant = await lessonToken(lesson, classroom);
-  const media = new SankeMedia({ url: `${wsBase()}/media/ws`, token: grant.token });
+  const media = createMedia(grant);
   media.addEventListener("error", async (event) => {
     const code = event.detail.code || "";
     if (code.startsWith("token_") && !media._renewing) {
@@ -120,7 +139,15 @@ async function joinMedia(lesson, classroom) {
       media._renewing = false;
     }
   });
-  await media.join();
+  try {
+    await media.join();
+  } catch (error) {
+    // a media server out of reach says so in the page's language; refusals keep theirs
+    if (!error.code || error.code === "media_unreachable") {
+      throw new RequestFailed("media_unreachable", T("live.no_media_server"), 0);
+    }
+    throw error;
+  }
   return media;
 }
 
