@@ -75,3 +75,15 @@ class EncoderMissing(FfmpegMissing):
         )
         self.encoder = encoder
         self.ffmpeg = ffmpeg
+
+
+class StorageUnavailable(RecorderError):
+    """The recordings store cannot be used now: its endpoint does not answer, refuses the
+    credentials, or has no such bucket. The message names the endpoint, the bucket and the
+    setting to check; ``code`` is the store's error code (``""`` when it did not answer)."""
+
+    def __init__(self, message: str, *, endpoint: str, bucket: str, code: str = "") -> None:
+        super().__init__(message)
+        self.endpoint = endpoint
+        self.bucket = bucket
+        self.code = code

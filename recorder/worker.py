@@ -9,7 +9,14 @@ done, queues its ``composite`` (``recorder.composite``); ``clip:<id>`` cuts clip
 whose times the ``clips`` lookup gives, into ``<assets>/clips/<id>/`` (``recorder.clips``).
 A job fails for good, without retries, on an error that another attempt would meet again
 (a kind no worker knows, a clip that cannot be cut); a ``RecorderError`` or ``OSError``
-is retried.
+is retried (``StorageUnavailable`` included: the store was away).
+
+With a remote ``store`` (S3), capture and the build still happen on this machine's disk;
+the assets job then moves the recording's segments and assets into the store and removes
+the local copies (a recording whose segments are in the store already is fetched to be
+built), and the composite and clip jobs fetch the built files they need into a scratch
+folder and put what they make into the store (``recorder.transfer``). Without one, the
+folders are the store (``LocalStorage`` over the data directory).
 """
 
 from __future__ import annotations
@@ -17,18 +24,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from recorder.clips import cut_clip
-from recorder.composite import composite
+from recorder.clips import CLIP, cut_clip
+from recorder.composite import COMPOSITE as COMPOSITE_FILE
+from recorder.composite import VIDEO, composite
 from recorder.errors import ClipInvalid, RecorderError
 from recorder.ffmpeg_binary import Ffmpeg, find_ffmpeg
 from recorder.jobs import Job, JobQueue, JobState
 from recorder.pipeline import ASSETS as ASSETS_FILE
 from recorder.pipeline import process_recording
+from recorder.storage import Storage
+from recorder.transfer import (
+    ASSETS_TOP,
+    fetch_assets,
+    fetch_recording,
+    upload_assets,
+    upload_files,
+    upload_folder,
+    upload_recording,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +70,8 @@ def _now() -> datetime:
 class JobWorker:
     """Run the queue's jobs: a recording ``root/<lesson>/`` is built into
     ``assets_root/<lesson>/``. ``clips`` gives a clip's times by its id (without it, clip
-    jobs fail); ``tools`` defaults to ``find_ffmpeg()``, looked up for each job."""
+    jobs fail); ``tools`` defaults to ``find_ffmpeg()``, looked up for each job; ``store``
+    is a remote recordings store that built recordings move into (see the module)."""
 
     def __init__(
         self,
@@ -66,6 +86,7 @@ class JobWorker:
         clock: Callable[[], datetime] = _now,
         clips: ClipLookup | None = None,
         tools: Ffmpeg | None = None,
+        store: Storage | None = None,
     ) -> None:
         self.queue = queue
         self.root = root
@@ -77,6 +98,7 @@ class JobWorker:
         self._clock = clock
         self._clips = clips
         self._tools = tools
+        self.store = store
         self._kinds: dict[str, Callable[[str, str, Report], dict[str, Any]]] = {
             ASSETS: self._assets,
             COMPOSITE: self._composite,
@@ -151,20 +173,31 @@ class JobWorker:
         return perform(job.recording, argument, report)
 
     def _assets(self, recording: str, _: str, report: Report) -> dict[str, Any]:
-        out = self.assets_root / recording
-        assets = process_recording(self.root / recording, out, report, tools=self._tools)
-        return {
-            "assets": str(out / ASSETS_FILE),
-            "duration": assets["duration"],
-            "tracks": sorted(assets["tracks"]),
-            "skipped": assets["skipped"],
-            "missing": assets["missing"],
-            "failed_tracks": sorted(n for n, t in assets["tracks"].items() if "error" in t),
-        }
+        spool, out = self.root / recording, self.assets_root / recording
+        if self.store is None:
+            assets = process_recording(spool, out, report, tools=self._tools)
+            return _summary(assets, str(out / ASSETS_FILE))
+        if spool.exists():  # recorded here: build it, then move it all into the store
+            assets = process_recording(spool, out, report, tools=self._tools)
+            upload_recording(self.store, spool, out, recording)
+        else:  # its segments are in the store (Egress, or a move cut short): fetch them
+            with self._scratch(recording) as scratch:
+                fetched = fetch_recording(self.store, recording, scratch)
+                assets = process_recording(fetched, out, report, tools=self._tools)
+                upload_assets(self.store, out, recording)
+        return _summary(assets, f"{ASSETS_TOP}/{recording}/{ASSETS_FILE}")
 
     def _composite(self, recording: str, _: str, report: Report) -> dict[str, Any]:
-        out = self.assets_root / recording
-        return composite(out, out, tools=self._tools or find_ffmpeg(), report=report)
+        tools = self._tools or find_ffmpeg()
+        if self.store is None:
+            out = self.assets_root / recording
+            return composite(out, out, tools=tools, report=report)
+        with self._scratch(recording) as scratch:
+            fetch_assets(self.store, recording, scratch)
+            made = composite(scratch, scratch, tools=tools, report=report)
+            upload_files(self.store, scratch, f"{ASSETS_TOP}/{recording}/",
+                         [VIDEO, COMPOSITE_FILE])  # fmt: skip
+        return made
 
     def _clip(self, recording: str, clip: str, report: Report) -> dict[str, Any]:
         if not clip.isdigit():
@@ -173,8 +206,24 @@ class JobWorker:
             raise ValueError(f"this worker cannot look clip {clip} up (no clips lookup)")
         start, end = self._clips(int(clip))
         report(0)
-        out = self.assets_root / recording
-        return cut_clip(out, start, end, out / CLIPS / clip, tools=self._tools or find_ffmpeg())
+        tools = self._tools or find_ffmpeg()
+        if self.store is None:
+            out = self.assets_root / recording
+            return cut_clip(out, start, end, out / CLIPS / clip, tools=tools)
+        with self._scratch(recording) as scratch:
+            fetch_assets(self.store, recording, scratch)
+            made = cut_clip(scratch, start, end, scratch / CLIPS / clip, tools=tools)
+            upload_folder(self.store, scratch / CLIPS / clip,
+                          f"{ASSETS_TOP}/{recording}/{CLIPS}/{clip}/", last=CLIP)  # fmt: skip
+        return made
+
+    @contextlib.contextmanager
+    def _scratch(self, recording: str) -> Iterator[Path]:
+        """A folder for one job's files, on the disk the assets are built on (a lesson's
+        files do not fit a small /tmp), removed afterwards."""
+        self.assets_root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=f".job-{recording}-", dir=self.assets_root) as path:
+            yield Path(path)
 
     def _emit(self, kind: str, data: dict[str, Any]) -> None:
         try:
@@ -182,3 +231,15 @@ class JobWorker:
         except Exception:  # a broken listener must not stop the queue
             logger.exception("JobWorker(%s) event listener failed on %s", self.worker_id,
                              kind)  # fmt: skip
+
+
+def _summary(assets: dict[str, Any], where: str) -> dict[str, Any]:
+    """An assets job's result: what ``assets.json`` (at ``where``) says of the build."""
+    return {
+        "assets": where,
+        "duration": assets["duration"],
+        "tracks": sorted(assets["tracks"]),
+        "skipped": assets["skipped"],
+        "missing": assets["missing"],
+        "failed_tracks": sorted(n for n, t in assets["tracks"].items() if "error" in t),
+    }

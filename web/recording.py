@@ -1,6 +1,8 @@
 """Wiring the recorder (``recorder/``) to this deployment: which rooms to record (the
 open and live lesson rooms), recorder grants signed with the media key, and where
-recordings go (``<data dir>/recordings/<lesson>/``)."""
+recordings go: always first ``<data dir>/recordings/<lesson>/``, built into
+``<data dir>/assets/<lesson>/``; with ``SANKE_S3_URL`` the job worker then moves both into
+the bucket (``recorder.transfer``)."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from sqlalchemy import Engine
 from media.aiortc_tap import use_loopback_candidates
 from media.grants import sign_grant
 from recorder.agent import RecorderAgent
+from recorder.errors import StorageUnavailable
 from recorder.events import RecordingFailed, RecordingReady, RecordingUnprocessed
 from recorder.jobs import JobQueue
 from recorder.retention import RetentionPolicy, parse_policy
@@ -28,7 +31,7 @@ from rooms.store import RoomStore
 from web.archive import run_retention
 from web.demo_live import signalling_url
 from web.reviews import Reviews
-from web.services import media_secret
+from web.services import media_secret, s3_storage
 from web.settings import SankeSettings, secret_key
 
 logger = logging.getLogger(__name__)
@@ -70,7 +73,17 @@ def recorder_agent(settings: SankeSettings, engine: Engine) -> RecorderAgent:
 
 def job_worker(settings: SankeSettings, engine: Engine) -> JobWorker:
     """The worker that builds recordings' assets (remux, HLS, previews, talk time), their
-    composites, and the clips reviewers cut."""
+    composites, and the clips reviewers cut; with ``SANKE_S3_URL``, it makes the bucket if
+    it is missing, and moves what it builds into it. A store that does not answer is
+    logged and does not stop the worker: recordings wait on the disk, and their jobs are
+    retried."""
+    remote = s3_storage(settings)
+    if remote is not None:
+        try:
+            remote.ensure_bucket()
+        except StorageUnavailable as error:
+            logger.error("Recordings store unavailable, recordings wait in %s: %s",
+                         recordings_root(settings), error)  # fmt: skip
     store = ReviewStore(engine)
 
     def clip_range(clip_id: int) -> tuple[float, float]:
@@ -96,6 +109,7 @@ def job_worker(settings: SankeSettings, engine: Engine) -> JobWorker:
     return JobWorker(
         JobQueue(engine), recordings_root(settings), settings.data_dir / "assets",
         f"{socket.gethostname()}:{os.getpid()}", clips=clip_range, on_event=on_event,
+        store=remote,
     )  # fmt: skip
 
 

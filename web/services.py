@@ -36,7 +36,8 @@ from recorder.deletions import DeletionLog
 from recorder.jobs import JobQueue
 from recorder.review_store import ReviewStore
 from recorder.rubrics import parse_rubrics
-from recorder.storage import LocalStorage
+from recorder.s3_storage import S3Config, S3Storage
+from recorder.storage import LocalStorage, Storage
 from scheduler.store import DirectoryStore
 from web.file_links import link_key
 from web.indicators import Indicators
@@ -152,7 +153,7 @@ def build_services(
     identity = IdentityService(IdentityStore(engine), hasher or PasswordHasher())
     reviews = Reviews(
         ReviewStore(engine), JobQueue(engine), lessons, identity,
-        LocalStorage(settings.data_dir), DeletionLog(engine), link_key(secret),
+        open_storage(settings), DeletionLog(engine), link_key(secret),
         parse_rubrics(settings.review_rubrics),
         lambda: datetime.now(UTC), schedule.today,
     )  # fmt: skip
@@ -172,6 +173,21 @@ def build_services(
     )
     holder.append(services)
     return services
+
+
+def s3_storage(settings: SankeSettings) -> S3Storage | None:
+    """The S3 bucket recordings are kept in, when ``SANKE_S3_URL`` is set (the settings
+    refuse it without the bucket and the keys); no request is made here."""
+    bucket, access, secret = settings.s3_bucket, settings.s3_access_key, settings.s3_secret_key
+    if not settings.s3_url or not bucket or not access or secret is None:
+        return None
+    return S3Storage.connect(S3Config(settings.s3_url, bucket, access,
+                                      secret.get_secret_value(), settings.s3_region))  # fmt: skip
+
+
+def open_storage(settings: SankeSettings) -> Storage:
+    """The recordings store: the S3 bucket, or else the data directory."""
+    return s3_storage(settings) or LocalStorage(settings.data_dir)
 
 
 def _on_media(holder: list[Services], event: Event) -> None:

@@ -5,15 +5,16 @@ checks the recording (a recording the reader may not see is a 404)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import timedelta
+from typing import Annotated, Any, Protocol, runtime_checkable
 
 from fastapi import APIRouter, Body, Query, Request, Response
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, RedirectResponse
 
 from identity.authorize import Principal
 from identity.roles import Action
 from identity.users import User
-from recorder.errors import StorageKeyInvalid, StorageKeyMissing
+from recorder.errors import StorageKeyInvalid, StorageKeyMissing, StorageUnavailable
 from recorder.review import Category, Comment, NewComment, Reply, Visibility
 from recorder.review_errors import ReviewInvalid
 from recorder.review_export import review_workbook
@@ -28,6 +29,13 @@ router = APIRouter()
 Viewer = Annotated[Principal, allowed(Action.RECORDING_VIEW)]
 Files = Annotated[None, public()]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@runtime_checkable
+class PresignedUrls(Protocol):
+    """A store whose objects a browser fetches from the store itself (``S3Storage``)."""
+
+    def presigned_url(self, key: str, expires: timedelta, filename: str | None = None) -> str: ...
 
 
 def _user(services: Services, principal: Principal) -> User:
@@ -308,7 +316,9 @@ def serve_file(
     sig: Annotated[str, Query()] = "",
 ) -> Response:
     """A recording's file by a signed link (the signature is the credential); Range
-    requests are answered with 206, as a <video> element seeking needs."""
+    requests are answered with 206, as a <video> element seeking needs. From a remote
+    store (S3), a 307 to a presigned URL of the object that lasts as long as the link:
+    the browser follows it, and the store answers the Range requests."""
     check = check_link(link_key(services.secret), recording, path, exp, sig, services.now())
     if check is Check.BAD:
         return Response("invalid link", status_code=403, media_type="text/plain")
@@ -316,10 +326,19 @@ def serve_file(
         return Response("link expired: reload the page", status_code=403,
                         media_type="text/plain")  # fmt: skip
     key = f"assets/{recording}/{path}"
+    storage = services.reviews.storage
     try:
-        local = services.reviews.storage.local_path(key)
+        local = storage.local_path(key)
     except (StorageKeyInvalid, StorageKeyMissing):  # a traversal attempt reads as absent
-        local = None
+        return Response("no such file", status_code=404, media_type="text/plain")
+    except StorageUnavailable:
+        return Response("the recordings store does not answer: try again in a minute",
+                        status_code=503, media_type="text/plain")  # fmt: skip
+    if local is None and isinstance(storage, PresignedUrls):  # a remote store serves it
+        left = min(max(60, int(exp) - int(services.now().timestamp())), 7 * 86400)
+        url = storage.presigned_url(key, timedelta(seconds=left))
+        cache = f"private, max-age={min(left - 30, 3600)}"  # never past the URL's expiry
+        return RedirectResponse(url, status_code=307, headers={"Cache-Control": cache})
     if local is None or not local.is_file():
         return Response("no such file", status_code=404, media_type="text/plain")
     headers = {"Cache-Control": "private, max-age=3600"}
