@@ -10,6 +10,7 @@
 
 Outputs go to S3-compatible storage when an ``S3Upload`` is given, else to the egress
 service's local directory. The request builders are pure; :class:`LiveKitEgress` sends them.
+Which egresses a room needs, and when, is ``recording_plan``'s decision.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from __future__ import annotations
 from livekit.api import LiveKitAPI
 from livekit.protocol.egress import (
     DirectFileOutput,
+    EgressInfo,
     EncodedFileOutput,
     EncodedFileType,
     EncodingOptionsPreset,
     ImageFileSuffix,
     ImageOutput,
+    ListEgressRequest,
     RoomCompositeEgressRequest,
     S3Upload,
     StopEgressRequest,
@@ -31,6 +34,8 @@ from livekit.protocol.egress import (
 from livekit.protocol.models import ImageCodec
 
 from media.livekit.client import call
+
+MAX_PAGES = 100  # of a listing: LiveKit pages long answers
 
 
 def track_egress(
@@ -111,3 +116,17 @@ class LiveKitEgress:
     async def stop(self, egress_id: str) -> None:
         request = StopEgressRequest(egress_id=egress_id)
         await call("StopEgress", self._api.egress.stop_egress(request))
+
+    async def list(self, request: ListEgressRequest) -> list[EgressInfo]:
+        """The egresses ``request`` selects (by room, by id, active only), every page."""
+        items: list[EgressInfo] = []
+        for _ in range(MAX_PAGES):
+            answer = await call("ListEgress", self._api.egress.list_egress(request))
+            items += answer.items
+            if not answer.next_page_token.token:
+                break
+            following = ListEgressRequest()
+            following.CopyFrom(request)
+            following.page_token.CopyFrom(answer.next_page_token)
+            request = following
+        return items

@@ -7,7 +7,8 @@ retrying), and the whole route 404 when the app does not use LiveKit.
 
 The router's lifespan runs :meth:`LiveKitMedia.run` while the app runs: the webhooks
 and the minute-by-minute reconcile are the two halves of keeping Sanke's view of the
-LiveKit rooms right.
+LiveKit rooms, and of their Egress recordings, right. What the egresses write goes into the
+app's recordings store and the lessons' logs (:class:`~web.livekit_media.EgressArchive`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from fastapi.responses import JSONResponse
 from media.errors import WebhookInvalid
 from web.deps import ServicesDep
 from web.errors import NotFound
+from web.livekit_media import egress_archive
 from web.rights import public
 from web.services import Services
 
@@ -36,7 +38,8 @@ async def keep_livekit(app: FastAPI) -> AsyncIterator[None]:
     if media is None:
         yield
         return
-    task = asyncio.create_task(media.run(services.lessons))
+    archive = egress_archive(services.settings, services.reviews.storage, services.engine)
+    task = asyncio.create_task(media.run(services.lessons, archive))
     try:
         yield
     finally:
