@@ -19,7 +19,8 @@ Definitions (DESIGN.md §1, the Ministry's indicator system):
   ``Policy.on_time``; its minutes present are counted within the bell period.
 - Quality is what each receiving classroom's page measured (``quality.sample``), with
   ``video_frozen`` alerts marking minutes as frozen, as :mod:`rooms.quality_summary`
-  counts them for the live pages.
+  counts them for the live pages; once the room has ended, a participant's
+  ``quality.summary`` stands for its samples (:class:`rooms.quality_summary.QualityFold`).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from rooms.quality_summary import QualityTally
+from rooms.quality_summary import QualityFold, QualityTally
 
 #: A stored event as the log holds it: its type, time and data.
 Logged = tuple[str, datetime, Mapping[str, Any]]
@@ -205,20 +206,14 @@ def lesson_facts(
     teacher = expected.teacher_identity
     expected_ids = {r.identity for r in expected.receivers}
     presence: dict[str, _Presence] = {}
-    tallies: dict[str, QualityTally] = {}
-    frozen: set[str] = set()
+    quality = QualityFold(expected_ids)
     opened = recorded = False
     live_at: datetime | None = None
     ended_at: datetime | None = None
     end_reason = ""
     for kind, at, data in log:
         if kind == "quality.sample":  # most of the log
-            identity = data["identity"]
-            if identity in expected_ids:
-                tally = tallies.get(identity)
-                if tally is None:
-                    tally = tallies[identity] = QualityTally()
-                tally.count(at, data, identity in frozen)
+            quality.sample(at, data)
         elif kind == "media.joined" or kind == "media.left":
             identity = data["identity"]
             if identity == teacher or identity in expected_ids:
@@ -228,10 +223,9 @@ def lesson_facts(
                 else:
                     stay.leave(at)
         elif kind == "quality.alert":
-            if data.get("alert") == "video_frozen" and data.get("active"):
-                frozen.add(data["identity"])
-            elif data.get("alert") == "video_frozen":
-                frozen.discard(data["identity"])
+            quality.alert(data)
+        elif kind == "quality.summary":
+            quality.summary(data)
         elif kind == "room.opened":
             opened = True
         elif kind == "room.live":
@@ -266,7 +260,9 @@ def lesson_facts(
             reason = Reason.TEACHER_SHORT
 
     receivers = tuple(
-        _receiver(r, presence.get(r.identity), tallies.get(r.identity), starts, end, policy)
+        _receiver(
+            r, presence.get(r.identity), quality.tallies.get(r.identity), starts, end, policy
+        )  # fmt: skip
         for r in expected.receivers
     )
     scores: dict[str, list[int]] = {}

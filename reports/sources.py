@@ -8,10 +8,12 @@ everything at once.
 
 from __future__ import annotations
 
+import heapq
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Engine, and_, func, select
@@ -24,20 +26,27 @@ from rooms.tables import inspections, lesson_events
 
 #: The event types the facts fold; the rest of the log (chat, controls) is not read.
 FOLDED = (
-    "media.joined", "media.left", "quality.sample", "quality.alert", "room.opened",
-    "room.live", "room.ended", "recording.ready",
+    "media.joined", "media.left", "quality.sample", "quality.alert", "quality.summary",
+    "room.opened", "room.live", "room.ended", "recording.ready",
 )  # fmt: skip
+SAMPLE = "quality.sample"
+SUMMARY = "quality.summary"
 
-
-# Each lesson's events oldest first: ordered by id alone, with room to sort a chunk's
-# rows in memory (the log's index is by lesson and time, and sorting some 60 MB of
-# samples on disk would double the query's time). The teacher's own samples, a quarter
-# of them, are left out: the facts count the receiving classrooms' quality. Their text
-# starts so (a quote inside a JSON string is escaped, so this cannot match elsewhere).
-_LOG_SQL = (
-    "SELECT lesson, type, at, data::text FROM lesson_events"
-    " WHERE lesson = ANY(%s) AND type = ANY(%s) AND NOT (type = 'quality.sample'"
-    """ AND starts_with(data::text, '{"lesson": "' || lesson || '", "identity": "teacher:'))"""
+# A lesson's folded events but its samples, in log order, through the partial index
+# ``ix_lesson_events_kept`` (the condition on type names it): a term's lessons have a
+# few dozen of these each and thousands of samples.
+_KEPT_SQL = (
+    "SELECT id, lesson, type, at, data::text FROM lesson_events"
+    " WHERE lesson = ANY(%s) AND type = ANY(%s) AND type <> 'quality.sample' ORDER BY id"
+)
+# The samples of lessons without summaries, in log order. The teacher's own samples, a
+# quarter of them, are left out: the facts count the receiving classrooms' quality.
+# Their text starts so (a quote inside a JSON string is escaped, so this cannot match
+# elsewhere).
+_SAMPLES_SQL = (
+    "SELECT id, lesson, type, at, data::text FROM lesson_events"
+    " WHERE lesson = ANY(%s) AND type = 'quality.sample' AND NOT"
+    """ starts_with(data::text, '{"lesson": "' || lesson || '", "identity": "teacher:')"""
     " ORDER BY id"
 )
 _LOG_SETTINGS = ("SET LOCAL work_mem = '256MB'", "SET LOCAL TIME ZONE 'UTC'")
@@ -76,35 +85,71 @@ def sample_fields(doc: str) -> dict[str, Any] | None:
     }  # fmt: skip
 
 
+#: An event as read: its id (the log's order), type, time and data.
+_Row = tuple[int, str, datetime, Mapping[str, Any]]
+
+
+def _without_summaries(lessons: Sequence[str], kept: Mapping[str, list[_Row]]) -> list[str]:
+    """The lessons whose events read so far hold no ``quality.summary``."""
+    return [
+        lesson
+        for lesson in lessons
+        if not any(kind == SUMMARY for _, kind, _, _ in kept.get(lesson, ()))
+    ]
+
+
 class Sources:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def logs(self, lessons: Sequence[str]) -> dict[str, list[Logged]]:
+    def logs(self, lessons: Sequence[str], *, summaries: bool = True) -> dict[str, list[Logged]]:
         """Each lesson's folded events, oldest first.
 
-        On PostgreSQL, of the ``quality.sample`` events only the receiving classrooms'
-        are read, without their ``inbound`` detail (the fold uses neither the teacher's
-        samples nor the detail; see :func:`sample_fields`).
+        A lesson whose room ended has each participant's ``quality.summary``: its samples
+        are then not read (the fold would pass them over). ``summaries=False`` reads the
+        samples of every lesson and no summary, to check the summaries against them.
+        On PostgreSQL, of the samples only the receiving classrooms' are read, without
+        their ``inbound`` detail (the fold uses neither; see :func:`sample_fields`).
         """
+        types = [t for t in FOLDED if summaries or t != SUMMARY]
         if self._engine.dialect.name == "postgresql":
-            return self._logs_as_text(lessons)
-        c = lesson_events.c
-        out: dict[str, list[Logged]] = {lesson: [] for lesson in lessons}
-        query = (
-            select(c.lesson, c.type, c.at, c.data)
-            .where(c.lesson.in_(list(lessons)), c.type.in_(FOLDED))
-            .order_by(c.lesson, c.id)
-        )
-        with self._engine.connect() as conn:
-            for row in conn.execute(query):
-                out[row.lesson].append((row.type, row.at, row.data))
+            kept, samples = self._logs_as_text(lessons, types)
+        else:
+            kept, samples = self._logs_as_rows(lessons, types)
+        out: dict[str, list[Logged]] = {}
+        for lesson in lessons:
+            mine, theirs = kept.get(lesson, []), samples.get(lesson)
+            both = heapq.merge(mine, theirs, key=itemgetter(0)) if theirs else mine
+            out[lesson] = [(kind, at, data) for _, kind, at, data in both]
         return out
 
-    def _logs_as_text(self, lessons: Sequence[str]) -> dict[str, list[Logged]]:
+    def _logs_as_rows(
+        self, lessons: Sequence[str], types: list[str]
+    ) -> tuple[dict[str, list[_Row]], dict[str, list[_Row]]]:
+        c = lesson_events.c
+        kept: dict[str, list[_Row]] = {}
+        samples: dict[str, list[_Row]] = {}
+        columns = (c.id, c.lesson, c.type, c.at, c.data)
+        with self._engine.connect() as conn:
+            query = select(*columns).where(
+                c.lesson.in_(list(lessons)), c.type.in_(types), c.type != SAMPLE
+            )
+            for row in conn.execute(query.order_by(c.id)):
+                kept.setdefault(row.lesson, []).append((row.id, row.type, row.at, row.data))
+            rest = _without_summaries(lessons, kept)
+            if rest:
+                query = select(*columns).where(c.lesson.in_(rest), c.type == SAMPLE)
+                for row in conn.execute(query.order_by(c.id)):
+                    samples.setdefault(row.lesson, []).append((row.id, row.type, row.at, row.data))
+        return kept, samples
+
+    def _logs_as_text(
+        self, lessons: Sequence[str], types: list[str]
+    ) -> tuple[dict[str, list[_Row]], dict[str, list[_Row]]]:
         """``logs`` through the driver: a term holds some 10 M samples, too many to have
         each decoded whole (or made into a row object) on the way."""
-        out: dict[str, list[Logged]] = {lesson: [] for lesson in lessons}
+        kept: dict[str, list[_Row]] = {}
+        samples: dict[str, list[_Row]] = {}
         loads = json.loads
         with self._engine.connect() as conn:
             driver = conn.connection.driver_connection
@@ -112,11 +157,18 @@ class Sources:
             with driver.cursor(binary=True) as cursor:
                 for setting in _LOG_SETTINGS:  # times come back in UTC
                     cursor.execute(setting)
-                cursor.execute(_LOG_SQL, (list(lessons), list(FOLDED)))
-                for lesson, kind, at, doc in cursor.fetchall():  # rows made in one go
-                    data = sample_fields(doc) if kind == "quality.sample" else None
-                    out[lesson].append((kind, at, loads(doc) if data is None else data))
-        return out
+                cursor.execute(_KEPT_SQL, (list(lessons), types))
+                for event_id, lesson, kind, at, doc in cursor.fetchall():
+                    kept.setdefault(lesson, []).append((event_id, kind, at, loads(doc)))
+                rest = _without_summaries(lessons, kept)
+                if rest:
+                    cursor.execute(_SAMPLES_SQL, (rest,))
+                    for event_id, lesson, kind, at, doc in cursor.fetchall():  # in one go
+                        data = sample_fields(doc)
+                        samples.setdefault(lesson, []).append(
+                            (event_id, kind, at, loads(doc) if data is None else data)
+                        )
+        return kept, samples
 
     def inspections(self, lessons: Sequence[str]) -> dict[str, list[dict[str, int]]]:
         c = inspections.c

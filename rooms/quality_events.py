@@ -65,3 +65,32 @@ class QualityAlert(Event):
     @property
     def key(self) -> str:
         return self.lesson
+
+
+@dataclass(frozen=True, kw_only=True)
+class QualitySummary(Event):
+    """One participant's quality over the whole lesson, logged when the room ends.
+
+    What its ``quality.sample`` events and ``video_frozen`` alerts add up to, as
+    :class:`rooms.quality_summary.QualityTally` counts them: the reports fold this one
+    event instead of the participant's samples (a term holds some 10 M), and get the
+    same figures. The medians are kept unrounded.
+    """
+
+    TYPE = "quality.summary"
+
+    lesson: str
+    identity: str
+    samples: int
+    freezes: int
+    freeze_seconds: float
+    video_seconds: float
+    video_kbits: float
+    minutes: int  # clock minutes with video measured
+    frozen_minutes: int
+    median_loss: float | None  # over the samples that had packets
+    median_rtt_ms: float | None
+
+    @property
+    def key(self) -> str:
+        return self.lesson

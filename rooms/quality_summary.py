@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from rooms.quality_events import QualitySample
+from rooms.quality_events import QualitySample, QualitySummary
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,8 @@ class QualityTally:
     _minutes: set[int] = field(default_factory=set, init=False, repr=False)
     _frozen: set[int] = field(default_factory=set, init=False, repr=False)
 
+    samples: int = 0
+
     def add(self, sample: QualitySample, *, frozen: bool = False) -> None:
         """Count one sample; ``frozen`` if ``video_frozen`` was active at its end."""
         self.count(sample.at, {
@@ -71,6 +73,7 @@ class QualityTally:
         """Count one sample as the event log holds it (``at`` and its data): the reports
         fold a term's millions of samples without making an event of each."""
         seconds = data["seconds"]
+        self.samples += 1
         freezes = data.get("freezes", 0)
         freeze_seconds = data.get("freeze_seconds", 0.0)
         self.freezes += freezes
@@ -107,6 +110,30 @@ class QualityTally:
             ),
         )
 
+    def summary(self, lesson: str, identity: str, at: datetime) -> QualitySummary:
+        """This tally as the event that stands for its samples in the log."""
+        return QualitySummary(
+            at=at, lesson=lesson, identity=identity, samples=self.samples,
+            freezes=self.freezes, freeze_seconds=self.freeze_seconds,
+            video_seconds=self.video_seconds, video_kbits=self.video_kbits,
+            minutes=self.minutes, frozen_minutes=self.frozen_minutes,
+            median_loss=statistics.median(self.losses) if self.losses else None,
+            median_rtt_ms=statistics.median(self.rtts) if self.rtts else None,
+        )  # fmt: skip
+
+    @classmethod
+    def summarized(cls, data: Mapping[str, Any]) -> QualityTally:
+        """A tally back from its ``quality.summary`` data: the same figures; its loss
+        and RTT lists hold just their medians, and it takes no more samples."""
+        loss, rtt = data["median_loss"], data["median_rtt_ms"]
+        return cls(
+            freezes=data["freezes"], freeze_seconds=data["freeze_seconds"],
+            video_seconds=data["video_seconds"], video_kbits=data["video_kbits"],
+            minutes=data["minutes"], frozen_minutes=data["frozen_minutes"],
+            losses=[] if loss is None else [loss], rtts=[] if rtt is None else [rtt],
+            samples=data["samples"],
+        )  # fmt: skip
+
     @classmethod
     def pooled(cls, tallies: Iterable[QualityTally]) -> QualityTally:
         """Everyone's figures together (minutes are participant-minutes); for ``figures``."""
@@ -130,3 +157,66 @@ def summarize(lesson: str, tallies: Mapping[str, QualityTally]) -> LessonQuality
         total=QualityTally.pooled(tallies.values()).figures(),
         by_identity={identity: t.figures() for identity, t in sorted(tallies.items())},
     )
+
+
+class QualityFold:
+    """Each participant's tally from a lesson's log, read oldest first as stored.
+
+    A sample counts with the ``video_frozen`` alert state of its participant at that
+    point of the log. A participant's ``quality.summary`` (logged when the room ends)
+    stands for all its samples: the tally becomes the summary's, and later samples of
+    that participant are not counted. ``identities`` limits the fold to some
+    participants (the reports count the receiving classrooms only).
+    """
+
+    def __init__(self, identities: Iterable[str] | None = None) -> None:
+        self.tallies: dict[str, QualityTally] = {}
+        self._wanted = None if identities is None else frozenset(identities)
+        self._frozen: set[str] = set()
+        self._summarized: set[str] = set()
+
+    def sample(self, at: datetime, data: Mapping[str, Any]) -> None:
+        identity = data["identity"]
+        if identity in self._summarized:
+            return
+        if self._wanted is not None and identity not in self._wanted:
+            return
+        tally = self.tallies.get(identity)
+        if tally is None:
+            tally = self.tallies[identity] = QualityTally()
+        tally.count(at, data, identity in self._frozen)
+
+    def alert(self, data: Mapping[str, Any]) -> None:
+        if data.get("alert") != "video_frozen":
+            return
+        if data.get("active"):
+            self._frozen.add(data["identity"])
+        else:
+            self._frozen.discard(data["identity"])
+
+    def summary(self, data: Mapping[str, Any]) -> None:
+        identity = data["identity"]
+        if self._wanted is not None and identity not in self._wanted:
+            return
+        self.tallies[identity] = QualityTally.summarized(data)
+        self._summarized.add(identity)
+
+    def read(self, kind: str, at: datetime, data: Mapping[str, Any]) -> None:
+        """Take any logged event; those that are not about quality are passed over."""
+        if kind == "quality.sample":
+            self.sample(at, data)
+        elif kind == "quality.alert":
+            self.alert(data)
+        elif kind == "quality.summary":
+            self.summary(data)
+
+
+def summaries(
+    lesson: str, log: Iterable[tuple[str, datetime, Mapping[str, Any]]], at: datetime
+) -> list[QualitySummary]:
+    """Each participant's ``quality.summary`` at ``at`` (the room's end), from the
+    lesson's quality log as stored, oldest first."""
+    fold = QualityFold()
+    for kind, when, data in log:
+        fold.read(kind, when, data)
+    return [fold.tallies[i].summary(lesson, i, at) for i in sorted(fold.tallies)]

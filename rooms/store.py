@@ -125,6 +125,18 @@ class RoomStore:
             rows = list(conn.execute(query))
         return [{"type": r.type, "at": r.at, "data": r.data} for r in reversed(rows)]
 
+    def quality_log(self, lesson: str) -> list[tuple[str, datetime, dict[str, Any]]]:
+        """The lesson's quality samples and alerts, oldest first, as stored: what
+        :class:`rooms.quality_summary.QualityFold` reads."""
+        c = lesson_events.c
+        query = (
+            select(c.type, c.at, c.data)
+            .where(c.lesson == lesson, c.type.in_(("quality.sample", "quality.alert")))
+            .order_by(c.id)
+        )
+        with self._engine.connect() as conn:
+            return [(r.type, r.at, r.data) for r in conn.execute(query)]
+
     # inspections --------------------------------------------------------------------
     def add_inspection(
         self, lesson: str, inspector_id: int, inspector: str, at: datetime,

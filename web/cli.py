@@ -417,6 +417,12 @@ def retention(
 def indicators(
     first: Annotated[str, typer.Option("--from", help="first day, YYYY-MM-DD")],
     last: Annotated[str, typer.Option("--to", help="last day, YYYY-MM-DD")],
+    from_samples: Annotated[
+        bool,
+        typer.Option(
+            "--from-samples", help="fold every quality sample, not the lessons' quality summaries"
+        ),
+    ] = False,  # fmt: skip
 ) -> None:
     """Recompute the indicators of a period from the lessons' event log (after a change
     of policy, or to check the incremental figures); JSON on standard output."""
@@ -430,7 +436,9 @@ def indicators(
         _fail("--to is before --from")
     engine = _migrated_engine(_settings())
     started = time.perf_counter()
-    lessons = Indicators(engine, lambda: datetime.now(UTC)).recompute(*days)
+    lessons = Indicators(engine, lambda: datetime.now(UTC)).recompute(
+        *days, from_samples=from_samples
+    )
     typer.echo(json.dumps({"from": first, "to": last, "lessons": lessons,
                            "seconds": round(time.perf_counter() - started, 2)}))  # fmt: skip
 

@@ -108,9 +108,11 @@ class Indicators:
         directory = self.directory_store.load()
         return Layout(directory, BEIJING, self.plans.repair_plans()), directory
 
-    def _fold(self, expected: Sequence[Expected], now: datetime) -> list[LessonFacts]:
+    def _fold(
+        self, expected: Sequence[Expected], now: datetime, summaries: bool = True
+    ) -> list[LessonFacts]:
         names = [e.lesson for e in expected]
-        logs = self.sources.logs(names)
+        logs = self.sources.logs(names, summaries=summaries)
         inspected = self.sources.inspections(names)
         return [
             lesson_facts(e, logs[e.lesson], now, inspections=inspected.get(e.lesson, ()),
@@ -123,21 +125,32 @@ class Indicators:
         expected: Sequence[Expected],
         now: datetime,
         research: dict[str, Research] | None = None,
+        summaries: bool = True,
     ) -> int:
         """Fold and store the lessons of ``expected`` that are over (or cancelled)."""
         research = self.sources.research() if research is None else research
         saved = 0
         for start in range(0, len(expected), CHUNK):
-            facts = [f for f in self._fold(expected[start : start + CHUNK], now)
+            facts = [f for f in self._fold(expected[start : start + CHUNK], now, summaries)
                      if f.status in FINAL]  # fmt: skip
             self.store.save(facts, research, now)
             saved += len(facts)
         return saved
 
     def recompute(
-        self, first: date, last: date, *, workers: int = WORKERS, part: int = PART
+        self,
+        first: date,
+        last: date,
+        *,
+        workers: int = WORKERS,
+        part: int = PART,
+        from_samples: bool = False,
     ) -> int:
         """Rebuild every lesson of ``first``..``last`` from the event log; the number stored.
+
+        A lesson whose room ended is folded from its participants' quality summaries;
+        ``from_samples`` folds every lesson's samples instead (slower; it gives the same
+        figures, which checks the summaries).
 
         On PostgreSQL a period of more than ``part`` lessons is folded by ``workers``
         processes, ``part`` lessons at a time (a term's 10 M samples keep both cores of
@@ -149,7 +162,7 @@ class Indicators:
         self.store.clear(first, last)
         research = self.sources.research()
         if workers < 2 or len(expected) <= part or self._engine.dialect.name != "postgresql":
-            saved = self._save(expected, now, research)
+            saved = self._save(expected, now, research, not from_samples)
         else:
             url = self._engine.url.render_as_string(hide_password=False)
             parts = [expected[start : start + part] for start in range(0, len(expected), part)]
@@ -157,7 +170,7 @@ class Indicators:
             with ProcessPoolExecutor(workers, mp_context=context) as pool:
                 saved = sum(pool.map(
                     _recompute_part, repeat(url), parts, repeat(now), repeat(research),
-                    repeat(self.policy),
+                    repeat(self.policy), repeat(not from_samples),
                 ))  # fmt: skip
         self.store.analyze()  # the tables were rewritten: the planner must know their size
         return saved
@@ -350,7 +363,7 @@ class Indicators:
 
 def _recompute_part(
     url: str, expected: list[Expected], now: datetime, research: dict[str, Research],
-    policy: Policy,
+    policy: Policy, summaries: bool,
 ) -> int:  # fmt: skip
     """One worker's part of a recompute, with its own engine (connections stay in the
     process that opened them). The fold makes millions of short-lived objects and no
@@ -358,7 +371,7 @@ def _recompute_part(
     engine = make_engine(url)
     gc.disable()
     try:
-        return Indicators(engine, lambda: now, policy)._save(expected, now, research)
+        return Indicators(engine, lambda: now, policy)._save(expected, now, research, summaries)
     finally:
         gc.enable()
         engine.dispose()

@@ -37,14 +37,14 @@ from rooms import controls as ctl
 from rooms import lifecycle
 from rooms.controls import Controls
 from rooms.errors import ControlRefused, LessonRefused
-from rooms.events import AttendanceAlert, ChatPosted, InspectionRecorded
+from rooms.events import AttendanceAlert, ChatPosted, InspectionRecorded, RoomEnded
 from rooms.inspections import CHECKLIST, check_inspection
 from rooms.lesson import LessonView, Seat, lesson_view
 from rooms.lifecycle import LessonRoom, RoomState, Timing
 from rooms.media_grants import GRANTS, audience, media_grant
 from rooms.quality import QualityMonitor, parse_report
 from rooms.quality_events import QualitySample
-from rooms.quality_summary import QualityTally, summarize
+from rooms.quality_summary import QualityTally, summaries, summarize
 from rooms.store import RoomStore
 from scheduler.model import Directory
 from scheduler.plan_store import PlanStore
@@ -264,6 +264,9 @@ class LiveLessons:
     async def _announce(self, events: list[Event]) -> None:
         if not events:
             return
+        ended = [e for e in events if isinstance(e, RoomEnded)]
+        if ended:  # each participant's quality in one event, logged with the end
+            events = [*await asyncio.to_thread(self._summaries, ended), *events]
         await asyncio.to_thread(self.store.append, events)
         for event in events:
             self._see(event.id)
@@ -271,6 +274,17 @@ class LiveLessons:
             if self.bus is not None:
                 with suppress(LiveStateUnavailable):
                     await self.bus.publish(event)
+
+    def _summaries(self, ended: list[RoomEnded]) -> list[Event]:
+        """The ``quality.summary`` events of the rooms ending (see
+        :func:`rooms.quality_summary.summaries`): the reports fold them instead of a
+        lesson's thousands of samples. A room ends once; a page's report that arrives
+        later is refused (:meth:`report`), so nothing is left out."""
+        return [
+            summary
+            for end in ended
+            for summary in summaries(end.lesson, self.store.quality_log(end.lesson), end.at)
+        ]
 
     def _see(self, event_id: str) -> bool:
         """Note an event as applied here; False if it was already."""

@@ -1,19 +1,25 @@
 """Benchmark: the indicators over a synthetic L-tier term on PostgreSQL; JSON on stdout.
 
     sanke bench indicators [--lessons N] [--seed N] [--repeat N] [--http-repeat N]
-                           [--budget S] [--sample-seconds S] [--server URL] [--json]
+                           [--budget S] [--sample-seconds S] [--server URL]
+                           [--no-from-samples] [--json]
 
 Makes a fresh database beside ``--server`` (dropped at the end), migrates it and fills
 it (:mod:`tests.benchmarks.synthetic_term`): the L-tier directory, a published plan and
 its dated lessons (``N``, default 30,000, over at least 18 weeks), each lesson's event
 log loaded with ``COPY`` (a ``quality.sample`` per participant every ``S`` seconds:
-about 10 M for 30,000 lessons), inspections and some review activity. Then it times:
+about 10 M for 30,000 lessons) and each participant's ``quality.summary`` logged when
+the room ended, inspections and some review activity. Then it times:
 
 - ``recompute_seconds``: ``Indicators.recompute`` over the term (target < 60 s), in a
-  fresh process: ``peak_rss_mb`` is that process's or its workers', the larger;
-- ``dashboard_*_ms``: what one /reports page asks for, i.e. ``rows`` by week, county,
-  township and school, ``patrol``, ``coverage`` and ``workload``, for the whole region
-  and for one county, ``--repeat`` times each (target p95 < 300 ms), and
+  fresh process: ``peak_rss_mb`` is that process's or its workers', the larger; it
+  folds the summaries of ended rooms instead of their samples;
+- ``recompute_from_samples``: the same recompute folding every sample instead, and
+  whether it wrote the very same tables (``same_figures``: the summaries' check);
+- ``dashboard_*_ms``: what one /reports page asks for (``ReportView.dashboard``): the
+  rows of its groupings (total, week, county or township, school, teacher) with
+  coverage and patrol read beside them, then workload, for the whole region and for
+  one county, ``--repeat`` times each (target p95 < 300 ms), and
   ``http_reports_ms``: GET /reports through the app, ``--http-repeat`` times each;
   either stops early (after three) once ``--budget`` seconds have gone;
 - ``refresh_seconds``: ``Indicators.refresh`` after one more day of lessons is logged.
@@ -303,17 +309,25 @@ def _ms(seconds: list[float]) -> dict[str, float]:
             "max": round(ordered[-1] * 1000, 1)}  # fmt: skip
 
 
-def recompute(url: str, first: date, last: date, now: datetime) -> dict[str, float]:
-    """``Indicators.recompute`` in a fresh process: its time, and its own and its worker
-    processes' peak memory."""
+def recompute(
+    url: str, first: date, last: date, now: datetime, from_samples: bool = False
+) -> dict[str, Any]:
+    """``Indicators.recompute`` in a fresh process: its time, its own and its worker
+    processes' peak memory, and a digest of the tables it wrote."""
     engine = make_engine(url)
     began = time.perf_counter()
-    stored = Indicators(engine, lambda: now).recompute(first, last)
+    stored = Indicators(engine, lambda: now).recompute(first, last, from_samples=from_samples)
     seconds = time.perf_counter() - began
+    with engine.connect() as conn:
+        digest = [
+            conn.scalar(text(f"SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM {t} t"))
+            for t in ("indicator_lessons", "indicator_receivers")
+        ]
     engine.dispose()
     return {
         "stored": stored,
         "seconds": seconds,
+        "digest": digest,
         "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "workers_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     }
@@ -417,6 +431,8 @@ def main() -> None:
                         help="the pages' report interval: a quality.sample each")  # fmt: skip
     parser.add_argument("--server", default=os.environ.get("SANKE_BENCH_DATABASE_URL", SERVER),
                         help="a PostgreSQL URL; a scratch database is made beside it")  # fmt: skip
+    parser.add_argument("--no-from-samples", dest="from_samples", action="store_false",
+                        help="skip recomputing from the samples")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="(output is always JSON)")
     args = parser.parse_args()
     if not 1 <= args.lessons <= 200_000 or not 1 <= args.repeat <= 1000:
@@ -448,6 +464,16 @@ def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
     with ProcessPoolExecutor(1, mp_context=spawn) as pool:
         recomputed = pool.submit(recompute, url, term_first, term_last, now).result()
     load_recompute = os.getloadavg()
+    samples_recomputed: dict[str, Any] = {"skipped": "--no-from-samples"}
+    if args.from_samples:  # the summaries' check: folding every sample gives the same tables
+        # (before the app below runs: its own clock may open rooms of the term's days)
+        with ProcessPoolExecutor(1, mp_context=spawn) as pool:
+            again = pool.submit(recompute, url, term_first, term_last, now, True).result()
+        samples_recomputed = {
+            "seconds": round(again["seconds"], 2),
+            "same_figures": again["digest"] == recomputed["digest"],
+            "peak_rss_mb": round(max(again["rss_mb"], again["workers_rss_mb"])),
+        }
 
     indicators = Indicators(engine, lambda: now)
     principal = Principal(1, "bench-admin", Role.ADMIN, Scope(region="340000"))
@@ -490,6 +516,7 @@ def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
         "recompute_seconds": round(seconds, 2),
         "recompute_lessons_per_second": round(loaded.lessons / seconds, 1),
         "recompute_workers": WORKERS,
+        "recompute_from_samples": samples_recomputed,
         "dashboard_pages": pages["pages"],
         "dashboard_p50_ms": pages["p50"],
         "dashboard_p95_ms": pages["p95"],

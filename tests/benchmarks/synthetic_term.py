@@ -6,7 +6,8 @@ lessons of two to four receiving classrooms, laid over an autumn term. Each date
 lesson gets the log the live system would write (``rooms.store.RoomStore.append``):
 the room opening, who joined and left, the tracks published, ``room.live``, a
 ``quality.sample`` per participant every ``sample_seconds``, freezes and their
-``video_frozen`` alerts, the end, the recording, inspections; a few lessons are never
+``video_frozen`` alerts, each participant's ``quality.summary`` and the end (as
+``web.live_lessons.LiveLessons`` logs them), the recording, inspections; a few lessons are never
 opened, or their teacher is absent, never starts, ends early or drops out.
 
 Event data is JSON text exactly as ``RoomStore.append`` stores it: ``json.dumps`` of
@@ -26,9 +27,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from kernel.events import encode_event
 from reports.expected import Layout
 from reports.facts import Expected
 from rooms.inspections import CHECKLIST
+from rooms.quality_summary import QualityTally
 from scheduler.calendar import CalendarDay
 from scheduler.model import Directory
 from scheduler.occurrence import Occurrence, lay_out
@@ -174,7 +177,7 @@ class SamplePool:
 
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
-        self.kinds: dict[tuple[str, int, bool, bool], list[str]] = {}
+        self.kinds: dict[tuple[str, int, bool, bool], list[tuple[str, dict[str, Any]]]] = {}
         for weak in (False, True):
             for sources, frozen in ((0, False), (1, False), (1, True)):
                 self.kinds[("classroom", sources, weak, frozen)] = [
@@ -185,12 +188,16 @@ class SamplePool:
                 self._render("teacher", sources, False, False) for _ in range(POOL)
             ]
 
-    def pick(self, role: str, sources: int, weak: bool, frozen: bool) -> str:
+    def pick(self, role: str, sources: int, weak: bool, frozen: bool) -> tuple[str, dict[str, Any]]:
+        """A sample's text after ``"seconds"`` and its figures (what a tally counts)."""
         return self.kinds[(role, sources, weak, frozen)][self.rng.getrandbits(11)]
 
-    def _render(self, role: str, sources: int, weak: bool, frozen: bool) -> str:
-        """The JSON after ``"seconds": …, `` with ``%s`` for each source's identity; a
-        dict marked with placeholder identities round-trips through ``json.dumps``."""
+    def _render(
+        self, role: str, sources: int, weak: bool, frozen: bool
+    ) -> tuple[str, dict[str, Any]]:
+        """The JSON after ``"seconds": …, `` with ``%s`` for each source's identity (a
+        dict marked with placeholder identities round-trips through ``json.dumps``), and
+        the figures without the inbound detail."""
         rng = self.rng
         seconds = 30.0
         each, size = (450.0, (640, 360)) if role == "teacher" else (
@@ -247,7 +254,8 @@ class SamplePool:
         text = json.dumps(data)[1:-1]
         for n in range(sources):
             text = text.replace(f"@{n}@", "%s")
-        return text
+        del data["inbound"]
+        return text, data
 
 
 def sample_text(lesson: str, identity: str, seconds: str, rest: str) -> str:
@@ -280,6 +288,7 @@ class LogWriter:
     rng: random.Random = field(init=False)
     pool: SamplePool = field(init=False)
     _steps: list[tuple[int, str]] = field(init=False)
+    _tallies: dict[str, QualityTally] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -301,6 +310,7 @@ class LogWriter:
         lid = e.lesson
         rows: list[EventRow] = []
         dumps = json.dumps
+        self._tallies = {}
 
         def add(at: int, event_type: str, /, **data: Any) -> None:
             rows.append((at, event_type, lid, dumps(data)))
@@ -390,6 +400,10 @@ class LogWriter:
         if rng.random() < 0.3:
             add(minutes(rng.uniform(5, 30)), "room.chat", lesson=lid, identity=teacher,
                 name="老师", text="请同学们打开课本第二十页。")  # fmt: skip
+        ended = moment(closes)  # each participant's quality summary, logged with the end
+        for identity, tally in sorted(self._tallies.items()):
+            summary = json.loads(encode_event(tally.summary(lid, identity, ended)))["data"]
+            rows.append((closes, "quality.summary", lid, dumps(summary)))
         add(closes, "room.ended", lesson=lid, reason=ended_by)
         add(closes + 300_000, "room.archived", lesson=lid)
         if live is not None and rng.random() < 0.9:
@@ -430,6 +444,9 @@ class LogWriter:
         t = a + rng.randint(1000, 4000)
         alerted = False
         frozen_from, frozen_to = stay.frozen or (0, 0)
+        tally = self._tallies.get(stay.identity)
+        if tally is None:
+            tally = self._tallies[stay.identity] = QualityTally()
         while True:
             step, seconds = steps[rng.getrandbits(6)]
             t += step
@@ -442,10 +459,12 @@ class LogWriter:
             else:
                 names = ()
             frozen = bool(names) and frozen_from <= t <= frozen_to
-            rest = pick(role, len(names), stay.weak, frozen)
+            rest, figures = pick(role, len(names), stay.weak, frozen)
             if names:
                 rest %= tuple(n for name in names for n in (name, name))  # camera, microphone
             rows.append((t, "quality.sample", lid, sample_text(lid, stay.identity, seconds, rest)))
+            # as the fold reads the log: the alert raised below comes after this sample
+            tally.count(moment(t), {**figures, "seconds": float(seconds)}, alerted)
             if frozen and not alerted:
                 alerted = True
                 rows.append((t, "quality.alert", lid, json.dumps({

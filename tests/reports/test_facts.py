@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from kernel.events import encode_event
 from reports.facts import (
     Expected,
     Logged,
@@ -17,6 +19,7 @@ from reports.facts import (
     Status,
     lesson_facts,
 )
+from rooms.quality_summary import summaries
 
 BELL = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # 09:00 Beijing
 END = BELL + timedelta(minutes=40)
@@ -178,6 +181,49 @@ def test_quality_minutes_freezes_and_medians_per_classroom() -> None:
     assert a.poor
     assert (b.video_minutes, b.frozen_minutes, b.freezes) == (2, 1, 0)
     assert b.median_loss == 0.1 and b.poor
+
+
+def _quality_log() -> list[Logged]:
+    log = lesson_log(ended=40.0)
+    log += [sample("classroom:R-A", m / 2, loss=0.01 * (m % 5), rtt_ms=30.0 + m,
+                   freezes=int(m % 17 == 0), freeze_seconds=0.4 * (m % 17 == 0))
+            for m in range(1, 79)]  # fmt: skip
+    log += [sample("classroom:R-B", m / 2, loss=0.07, rtt_ms=None) for m in range(12, 40)]
+    log += [("quality.alert", at(15.2), {"identity": "classroom:R-B", "alert": "video_frozen",
+                                         "active": True}),
+            ("quality.alert", at(16.1), {"identity": "classroom:R-B", "alert": "video_frozen",
+                                         "active": False})]  # fmt: skip
+    log.sort(key=lambda e: e[1])
+    return log
+
+
+def _summarized(log: list[Logged]) -> list[Logged]:
+    """``log`` with the summaries the live service logs when the room ends."""
+    end = next(when for kind, when, _ in log if kind == "room.ended")
+    quality = [e for e in log if e[0].startswith("quality.")]
+    written = [(s.type_name, s.at, json.loads(encode_event(s))["data"])
+               for s in summaries("P1-L1-20261123", quality, end)]  # fmt: skip
+    return sorted([*log, *written], key=lambda e: e[1])
+
+
+def test_the_quality_summaries_stand_for_the_samples_exactly() -> None:
+    log = _quality_log()
+    from_samples = lesson_facts(expected(), log, now=at(60))
+    with_summaries = _summarized(log)
+    assert sum(kind == "quality.summary" for kind, _, _ in with_summaries) == 2
+    assert lesson_facts(expected(), with_summaries, now=at(60)) == from_samples
+    a, b = from_samples.receivers
+    assert a.video_minutes == 39 and a.freezes == 4 and a.median_rtt_ms == 69.5
+    assert b.frozen_minutes == 1 and b.median_rtt_ms is None and b.median_loss == 0.07
+
+
+def test_a_summary_is_read_without_its_samples_and_later_samples_do_not_count() -> None:
+    with_summaries = _summarized(_quality_log())
+    facts = lesson_facts(expected(), with_summaries, now=at(60))
+    only_summaries = [e for e in with_summaries if e[0] != "quality.sample"]
+    assert lesson_facts(expected(), only_summaries, now=at(60)) == facts
+    late = [*with_summaries, sample("classroom:R-A", 41.0, freezes=9, loss=0.9)]
+    assert lesson_facts(expected(), late, now=at(60)) == facts
 
 
 def test_a_good_connection_is_not_poor() -> None:

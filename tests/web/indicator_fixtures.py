@@ -4,16 +4,18 @@ logs lessons."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, select
 
-from kernel.events import Event
+from kernel.events import Event, encode_event
 from media.events import ParticipantJoined, ParticipantLeft
 from reports.tables import indicator_lessons, indicator_receivers
 from rooms.events import RoomEnded, RoomLive, RoomOpened
 from rooms.quality_events import QualitySample
+from rooms.quality_summary import summaries
 from scheduler.occurrence import Occurrence
 from scheduler.plan import Lesson, Parameters, Timetable
 from scheduler.plan_store import PlanStore
@@ -107,11 +109,15 @@ def a_lesson(lesson: str, teacher: str, day: date, *, end_after: float | None = 
             events.append(sample(lesson, room, bell(day, minute), freezes=int(frozen),
                                  freeze_seconds=0.5 if frozen else 0.0,
                                  loss=0.08 if i == 2 else 0.01))  # fmt: skip
+    end = bell(day, stop)
+    quality = [(e.type_name, e.at, json.loads(encode_event(e))["data"]) for e in events
+               if isinstance(e, QualitySample)]  # fmt: skip
+    events += summaries(lesson, quality, end)  # logged with the end, as LiveLessons does
     if end_after is not None:
-        events += [left(lesson, teacher_id, bell(day, end_after)),
-                   RoomEnded(at=bell(day, end_after), lesson=lesson, reason="teacher")]  # fmt: skip
+        events += [left(lesson, teacher_id, end),
+                   RoomEnded(at=end, lesson=lesson, reason="teacher")]  # fmt: skip
     else:
-        events += [RoomEnded(at=bell(day, 40), lesson=lesson, reason="time")]
+        events += [RoomEnded(at=end, lesson=lesson, reason="time")]
     events += [left(lesson, r, bell(day, stop)) for r in rooms]
     return sorted(events, key=lambda e: e.at)
 

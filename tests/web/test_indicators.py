@@ -90,6 +90,9 @@ def test_refreshing_as_the_term_goes_gives_what_a_recompute_from_the_log_gives(
 
     assert indicators.recompute(MONDAY, wed) == 4  # 3 counted + 1 repaired
     assert stored(engine) == incremental
+    # the lessons' quality summaries stand for their samples: folding the samples agrees
+    assert indicators.recompute(MONDAY, wed, from_samples=True) == 4
+    assert stored(engine) == incremental
     assert len(incremental[0]) == 4 and len(incremental[1]) == 12
 
     flt = Filter(MONDAY, wed, region=COUNTY)

@@ -6,6 +6,7 @@ teacher's controls change what classrooms may publish, and every refusal says wh
 
 from __future__ import annotations
 
+import statistics
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -345,6 +346,54 @@ def test_figures_count_attendance_and_quality_from_the_lessons_events(
     assert figures["missing"] == ["classroom:tp-taoyuan-r1", "classroom:tp-longtan-r1"]
     sign_in(client, "wang.xiaoyan")
     assert client.get(f"/api/v1/lessons/{lesson}/figures").status_code == 403
+
+
+def test_the_room_ending_logs_each_participants_quality_summary(
+    app: FastAPI, client: TestClient, lesson: str, engine: Engine
+) -> None:
+    from rooms.quality_summary import QualityFold
+    from rooms.store import RoomStore
+
+    def report(n: int) -> dict[str, Any]:
+        return {"rtt": 0.04 + n / 1000, "availableOutgoingBitrate": None, "outbound": [],
+                "inbound": [{
+            "kind": "video", "mid": "1", "source": "teacher:cs-qingxi-shiyan-t1/camera",
+            "muted": False, "packetsReceived": 900 * n, "packetsLost": 9 * n,
+            "bytesReceived": 125_000 * n, "framesDecoded": 125 * n, "framesPerSecond": 25,
+            "frameWidth": 640, "frameHeight": 360, "freezeCount": n // 3,
+            "totalFreezesDuration": 0.5 * (n // 3), "jitter": 0.01, "totalAudioEnergy": 0,
+            "nackCount": 0, "pliCount": 0}]}  # fmt: skip
+
+    sign_in(client, "yangshuwan.room1")
+    with client.websocket_connect(
+        f"/api/v1/lessons/{lesson}/live?classroom=tp-yangshuwan-r1"
+    ) as ws:
+        for n in range(1, 4):  # a baseline, then two samples (a second or more apart)
+            if n > 1:
+                time.sleep(1.05)
+            ws.send_json({"type": "stats", "report": report(n)})
+    store = RoomStore(engine)
+    for _ in range(100):  # the reports are taken in tasks of the service's own
+        if len(store.events(lesson, ("quality.sample",))) == 2:
+            break
+        time.sleep(0.05)
+    log = store.quality_log(lesson)
+    assert store.events(lesson, ("quality.summary",)) == []  # not while the room runs
+    far = datetime.now(UTC) + timedelta(hours=3)
+    client.portal.call(services_of(app).lessons.step, far)  # type: ignore[union-attr]
+    (summary,) = store.events(lesson, ("quality.summary",))
+    data = summary["data"]
+    assert data["identity"] == "classroom:tp-yangshuwan-r1" and data["samples"] == 2
+    assert data["median_loss"] == pytest.approx(0.0099, abs=1e-4)
+    fold = QualityFold()
+    for kind, at, sample in log:
+        fold.read(kind, at, sample)
+    tally = fold.tallies["classroom:tp-yangshuwan-r1"]
+    assert (data["minutes"], data["frozen_minutes"]) == (tally.minutes, tally.frozen_minutes)
+    assert data["freezes"] == tally.freezes == 1  # the third report counted one freeze
+    assert data["median_rtt_ms"] == statistics.median(tally.rtts)
+    ended = store.events(lesson, ("room.ended",))
+    assert summary["at"] == ended[0]["at"]
 
 
 def test_other_teachers_observe_a_master_lesson_hidden_and_publish_nothing(
