@@ -25,6 +25,7 @@ from identity.errors import (
     WeakPassword,
 )
 from kernel.errors import LiveStateUnavailable
+from recorder.errors import StorageUnavailable
 from recorder.review_errors import ReviewError, ReviewInvalid, ReviewNotFound, ReviewRefused
 from rooms.errors import ControlRefused, InspectionInvalid, LessonRefused, RoomsError
 from scheduler.errors import ImportFailed
@@ -117,6 +118,8 @@ def problem_for(exc: Exception, lang: Lang) -> Problem:
             return Problem(400, exc.code, t(f"report.refused.{exc.code}"))
         case PdfUnavailable():
             return Problem(503, "pdf_unavailable", t("report.error.pdf"))
+        case StorageUnavailable():
+            return Problem(503, "storage_unavailable", t("error.storage"))
     return Problem(500, "internal", "internal error")
 
 
@@ -150,5 +153,5 @@ def install(app: FastAPI) -> None:
 
     for error in (IdentityError, LiveStateUnavailable, NotFound, ImportFailed,
                   ScheduleRequestInvalid, RoomsError, ReviewError, ReportRefused,
-                  PdfUnavailable):  # fmt: skip
+                  PdfUnavailable, StorageUnavailable):  # fmt: skip
         app.add_exception_handler(error, handle)

@@ -126,6 +126,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "实时状态服务暂时不可用，请稍后重试。",
         "Live state is unavailable; try again shortly.",
     ),
+    "error.storage": (
+        "录像存储暂时连不上，录像仍安全保存；请稍后重试，或请管理员检查对象存储（SANKE_S3_URL）。",
+        "The recordings store is unreachable (recordings are safe); try again shortly, or ask "
+        "the administrator to check the object store (SANKE_S3_URL).",
+    ),
     "error.cross_site": (
         "请求来源不被允许，请从三课页面操作。",
         "Request origin refused; use Sanke's own pages.",
