@@ -43,8 +43,7 @@ from rooms.lesson import LessonView, Seat, lesson_view
 from rooms.lifecycle import LessonRoom, RoomState, Timing
 from rooms.media_grants import GRANTS, audience, media_grant
 from rooms.quality import QualityMonitor, parse_report
-from rooms.quality_events import QualitySample
-from rooms.quality_summary import QualityTally, summaries, summarize
+from rooms.quality_summary import QualityFold, summaries, summarize
 from rooms.store import RoomStore
 from scheduler.model import Directory
 from scheduler.plan_store import PlanStore
@@ -544,11 +543,10 @@ class LiveLessons:
             attendance = attendance_from_log(
                 view, self.store.events(lesson, ATTENDANCE, limit=100_000)
             )
-            tallies: dict[str, QualityTally] = {}
-            for doc in self.store.events(lesson, ("quality.sample",), limit=100_000):
-                sample = QualitySample(at=doc["at"], **doc["data"])
-                tallies.setdefault(sample.identity, QualityTally()).add(sample)
-            quality = summarize(lesson, tallies)
+            fold = QualityFold()  # samples with the video_frozen alerts, as the monitor
+            for kind, at, data in self.store.quality_log(lesson):  # counted them live
+                fold.read(kind, at, data)
+            quality = summarize(lesson, fold.tallies)
         room, _ = self.room_of(lesson)
         end = room.ended_at or now
         return {

@@ -394,6 +394,10 @@ def test_the_room_ending_logs_each_participants_quality_summary(
     assert data["median_rtt_ms"] == statistics.median(tally.rtts)
     ended = store.events(lesson, ("room.ended",))
     assert summary["at"] == ended[0]["at"]
+    sign_in(client, "li.xunke")  # the room is gone: its figures are rebuilt from the log
+    figures = client.get(f"/api/v1/lessons/{lesson}/figures").json()
+    mine = figures["quality"]["by_identity"]["classroom:tp-yangshuwan-r1"]
+    assert mine["freezes"] == 1 and mine["median_rtt_ms"] == round(data["median_rtt_ms"], 1)
 
 
 def test_other_teachers_observe_a_master_lesson_hidden_and_publish_nothing(
