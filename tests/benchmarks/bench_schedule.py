@@ -110,6 +110,12 @@ def main() -> None:
                 "objective": plan.objective,
                 "bound": plan.bound,
                 "gap": round((plan.objective - plan.bound) / max(abs(plan.objective), 1), 4),
+                # bound is the better of two proofs for the same objective (-1: not computed):
+                # CP-SAT's own, and the LP relaxation of the model as written (GLOP)
+                "bound_proofs": {
+                    "cp_sat": plan.stats.get("bound_cp_sat", -1),
+                    "lp": plan.stats.get("bound_lp", -1),
+                },
                 "cover": {  # phase one: the fewest unmet periods, and what is proven of it
                     "unmet": plan.stats.get("cover_unmet", -1),
                     "unmet_lower_bound": plan.stats.get("cover_unmet_bound", -1),

@@ -7,7 +7,9 @@ from dataclasses import replace
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pytest import MonkeyPatch
 
+from scheduler import solver
 from scheduler.greedy import greedy
 from scheduler.instance import Instance
 from scheduler.model import (
@@ -195,6 +197,24 @@ def test_no_timetable_breaks_a_hard_rule(
     baseline = greedy(instance)
     assert violations(instance, baseline) == []
     assert baseline.scheduled <= plan.scheduled  # the solver never covers less
+    if plan.status in ("OPTIMAL", "FEASIBLE"):  # both proofs of the bound are valid
+        assert max(plan.stats["bound_cp_sat"], plan.stats["bound_lp"]) <= plan.objective
+        assert plan.bound <= plan.objective
+
+
+def test_a_lesson_only_one_class_can_take_counts_whole_in_the_lp_bound() -> None:
+    # one class, two periods: two lessons (2 each) and the busiest teacher's load (2);
+    # were a lone class's lesson a quarter of a lesson, the LP would say 3, not 6
+    plan = run(tiny(points=1, periods=2))
+    assert plan.status == "OPTIMAL" and plan.objective == 6
+    assert plan.stats["bound_lp"] == 6 and plan.bound == 6
+
+
+def test_an_improving_only_search_is_proven_by_the_lp_bound(monkeypatch: MonkeyPatch) -> None:
+    monkeypatch.setattr(solver, "LNS_ONLY_FROM", 0)  # as on M and larger models
+    plan = run(tiny(points=1, periods=2))
+    assert plan.status == "OPTIMAL" and plan.objective == plan.bound == 6
+    assert plan.seconds < 5  # stopped at the bound, not at the time limit
 
 
 def test_out_of_time_the_greedy_plan_is_returned_not_nothing() -> None:
