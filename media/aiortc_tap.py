@@ -258,12 +258,33 @@ class Connection:
         ssrc: int,
         send_time: int,
     ) -> bool:
-        """Render a forwarded packet straight into the SRTP buffer, protect and send it."""
+        """Render a forwarded packet straight into the SRTP buffer, protect and send it.
+
+        The SFU's hot path (once per packet per subscriber): ``_protect_and_send``
+        inlined, the send function and address kept from the last nominated pair."""
         view = self._view
-        if view is None or len(template.data) > MAX_PACKET:
+        if view is None or template.size > MAX_PACKET:
             return False
-        size = template.render_into(view, payload_type, sequence, timestamp, ssrc, send_time)
-        return self._protect_and_send(size, rtcp=False)
+        length = self._length
+        length[0] = template.render_into(view, payload_type, sequence, timestamp, ssrc, send_time)
+        if lib.srtp_protect(self._srtp, self._cdata, length) != 0:
+            self.send_errors += 1
+            return False
+        pair = self._nominated.get(1)
+        if pair is None:
+            return False
+        if pair is not self._pair:
+            self._use_pair(pair)
+        size = length[0]
+        try:
+            self._sendto(view[:size], self._addr)
+        except OSError as exc:
+            self.send_errors += 1
+            logger.debug("send failed: %r", exc)
+            return False
+        self.sent_packets += 1
+        self.sent_bytes += size
+        return True
 
     def _protect_and_send(self, size: int, *, rtcp: bool) -> bool:
         # pylibsrtp's Session.protect allocates and copies on every call; this calls

@@ -120,7 +120,7 @@ class UpTrack:
         return to_nack
 
     def forward(self, packet: CachedPacket, keyframe: bool, now_ms: float) -> None:
-        templates: dict[tuple[int, int], OutboundTemplate] = {}
+        templates: dict[int, OutboundTemplate] = {}
         send_time = abs_send_time(now_ms)
         for down in list(self.downs):
             down.deliver(self, packet, keyframe, templates, send_time, now_ms)
@@ -150,7 +150,7 @@ class DownTrack:
         self.rtx_ssrc = rtx_ssrc
         self.payload_types = payload_types
         self.ids = ids
-        self.ids_key = (ids.abs_send_time, ids.audio_level)
+        self.ids_key = ids.abs_send_time << 8 | ids.audio_level  # an int: cheap to hash
         self.sink = sink
         self.rewriter = StreamRewriter(first_sequence, first_timestamp)
         self.current: UpTrack | None = None
@@ -163,14 +163,16 @@ class DownTrack:
         self.rtt_ms: float | None = None
         self.packets = 0
         self.bytes = 0
-        self.window_bytes = 0
+        self._window_mark = 0  # ``bytes`` when the stats window began
         self.nacks = 0
         self.retransmitted = 0
         self.plis = 0
         self.layer_state = LayerState()
         self.sent_bps = 0.0  # over the last report interval
-        self._rate_bytes = 0
+        self._rate_mark = 0  # ``bytes`` at the last ``measure_rate``
         self._rate_since_ms: float | None = None
+        self._codec: CodecInfo | None = None  # the current source's codec, and
+        self._payload_type: int | None = None  # what this subscriber calls it
         self._rtx_sequence = first_sequence ^ 0x5A5A
         self.sr_sent: dict[int, float] = {}  # middle 32 bits of NTP -> time sent (ms)
 
@@ -209,16 +211,29 @@ class DownTrack:
 
     # --- forwarding ------------------------------------------------------------
 
+    @property
+    def window_bytes(self) -> int:
+        """Bytes sent since the stats window began (set to 0 to begin another)."""
+        return self.bytes - self._window_mark
+
+    @window_bytes.setter
+    def window_bytes(self, value: int) -> None:
+        self._window_mark = self.bytes - value
+
     def deliver(
         self,
         up: UpTrack,
         packet: CachedPacket,
         keyframe: bool,
-        templates: dict[tuple[int, int], OutboundTemplate],
+        templates: dict[int, OutboundTemplate],
         send_time: int,
         now_ms: float,
     ) -> None:
-        if up is self.target and (keyframe or up.kind == "audio"):
+        # Runs once per packet per subscriber: the common case (``up`` is current, same
+        # codec as before) reads few attributes and calls little.
+        if up is not self.current:
+            if up is not self.target or not (keyframe or up.kind == "audio"):
+                return
             previous = self.current
             self.current, self.target = up, None
             if previous is not None and previous is not up and self in previous.downs:
@@ -227,31 +242,32 @@ class DownTrack:
             self.rewriter.switch(
                 up.ssrc, packet.sequence, packet.timestamp, up.codec.clock_rate, now_ms
             )
-        if up is not self.current or up.codec is None or up.ssrc is None:
+        codec = up.codec
+        if codec is not self._codec:
+            types = self.payload_types.get(codec.name) if codec is not None else None
+            self._codec, self._payload_type = codec, types[0] if types else None
+        payload_type = self._payload_type
+        ssrc = up.ssrc
+        if payload_type is None or ssrc is None:
             return
-        types = self.payload_types.get(up.codec.name)
-        if types is None:
-            return
-        numbers = self.rewriter.rewrite(up.ssrc, packet.sequence, packet.timestamp, now_ms)
+        numbers = self.rewriter.rewrite(ssrc, packet.sequence, packet.timestamp, now_ms)
         if numbers is None:
             return
-        template = templates.get(self.ids_key)  # a tuple key: hashed in C, once per send
+        key = self.ids_key
+        template = templates.get(key)
         if template is None:
             template = OutboundTemplate(packet.payload, packet.marker, self.ids, packet.audio_level)
-            templates[self.ids_key] = template
-        if self.sink.send_rtp(template, types[0], numbers[0], numbers[1], self.ssrc, send_time):
-            size = len(template.data)
+            templates[key] = template
+        if self.sink.send_rtp(template, payload_type, numbers[0], numbers[1], self.ssrc, send_time):
             self.packets += 1
-            self.bytes += size
-            self.window_bytes += size
-            self._rate_bytes += size
+            self.bytes += template.size
 
     def measure_rate(self, now_ms: float) -> None:
         """Update ``sent_bps`` from what was sent since the last call."""
         if self._rate_since_ms is not None and now_ms > self._rate_since_ms:
-            self.sent_bps = self._rate_bytes * 8000.0 / (now_ms - self._rate_since_ms)
+            self.sent_bps = (self.bytes - self._rate_mark) * 8000.0 / (now_ms - self._rate_since_ms)
         self._rate_since_ms = now_ms
-        self._rate_bytes = 0
+        self._rate_mark = self.bytes
 
     def retransmit(self, out_sequences: list[int], now_ms: float) -> int:
         """Answer a subscriber's NACK from the publisher's cache; returns packets resent."""

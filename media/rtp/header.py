@@ -14,7 +14,11 @@ from media.errors import MalformedPacket
 
 _FIXED = struct.Struct("!BBHII")
 _EXT_HEAD = struct.Struct("!HH")
-_SUBSCRIBER_FIELDS = struct.Struct("!HII")  # sequence, timestamp, SSRC
+# From byte 1 on: marker and payload type, sequence, timestamp, SSRC, and (with
+# abs-send-time, always the first element) the extension head and that element: what
+# changes per subscriber, written with one call.
+_SUBSCRIBER_FIELDS = struct.Struct("!BHII")
+_SUBSCRIBER_FIELDS_ABS = struct.Struct("!BHIIHHI")
 ONE_BYTE_PROFILE = 0xBEDE
 
 
@@ -130,7 +134,7 @@ class OutboundTemplate:
     everything else (payload, extensions) is shared.
     """
 
-    __slots__ = ("data", "abs_send_time_offset")
+    __slots__ = ("data", "size", "abs_send_time_offset", "_marker", "_ext_words", "_abs_head")
 
     def __init__(
         self,
@@ -155,7 +159,11 @@ class OutboundTemplate:
                 elements.append(0)
             header += _EXT_HEAD.pack(ONE_BYTE_PROFILE, len(elements) // 4) + elements
         self.data = bytes(header) + bytes(payload)
+        self.size = len(self.data)
         self.abs_send_time_offset = abs_offset
+        self._marker = 0x80 if marker else 0
+        self._ext_words = len(elements) // 4
+        self._abs_head = ((ids.abs_send_time << 4) | 2) << 24
 
     def render(
         self, payload_type: int, sequence: int, timestamp: int, ssrc: int, send_time: int
@@ -173,17 +181,27 @@ class OutboundTemplate:
         ssrc: int,
         send_time: int,
     ) -> int:
-        """Write the packet for one subscriber into ``buffer``; returns its length."""
-        data = self.data
-        size = len(data)
-        buffer[:size] = data
-        buffer[1] = (data[1] & 0x80) | payload_type
-        _SUBSCRIBER_FIELDS.pack_into(buffer, 2, sequence, timestamp, ssrc)
-        offset = self.abs_send_time_offset
-        if offset >= 0:
-            buffer[offset] = send_time >> 16
-            buffer[offset + 1] = (send_time >> 8) & 0xFF
-            buffer[offset + 2] = send_time & 0xFF
+        """Write the packet for one subscriber into ``buffer``; returns its length.
+
+        Runs once per packet per subscriber: one copy and one ``pack_into``."""
+        size = self.size
+        buffer[:size] = self.data
+        if self.abs_send_time_offset < 0:
+            _SUBSCRIBER_FIELDS.pack_into(
+                buffer, 1, self._marker | payload_type, sequence, timestamp, ssrc
+            )
+        else:
+            _SUBSCRIBER_FIELDS_ABS.pack_into(
+                buffer,
+                1,
+                self._marker | payload_type,
+                sequence,
+                timestamp,
+                ssrc,
+                ONE_BYTE_PROFILE,
+                self._ext_words,
+                self._abs_head | (send_time & 0xFFFFFF),
+            )
         return size
 
 

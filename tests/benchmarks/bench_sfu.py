@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import secrets
@@ -101,10 +102,22 @@ def role_server(args: argparse.Namespace) -> None:
                 self.fanout.append(time.perf_counter() - started)
 
     sfu = TimedSfu()
+    gc_pauses: list[float] = []  # seconds, every collection of the garbage collector
+    gc_started = [0.0]
+
+    def gc_timer(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            gc_started[0] = time.perf_counter()
+        else:
+            gc_pauses.append(time.perf_counter() - gc_started[0])
+
+    gc.callbacks.append(gc_timer)
 
     async def stats(request: Request) -> JSONResponse:
         fanout = sorted(sfu.fanout)
         sfu.fanout = []
+        pauses = sorted(gc_pauses)
+        gc_pauses.clear()
         packets = bytes_ = 0
         for room in sfu.rooms.values():
             for participant in room.participants.values():
@@ -119,6 +132,8 @@ def role_server(args: argparse.Namespace) -> None:
                 "fanout_ms_p99": round(fanout[int(len(fanout) * 0.99)] * 1000, 3)
                 if fanout
                 else None,
+                "gc_collections": len(pauses),
+                "gc_ms_max": round(pauses[-1] * 1000, 3) if pauses else None,
             }
         )
 
@@ -425,6 +440,8 @@ def _row(
         "sfu_fanout_ms_p50": stats1.get("fanout_ms_p50"),
         "sfu_fanout_ms_p99": stats1.get("fanout_ms_p99"),
         "sfu_system_cpu_share": round(cpu_split[1] / cpu, 2) if cpu else None,
+        "sfu_gc_collections": stats1.get("gc_collections"),
+        "sfu_gc_ms_max": stats1.get("gc_ms_max"),
     }
 
 

@@ -232,6 +232,43 @@ def test_a_new_subscriber_waits_for_a_keyframe_then_gets_rewritten_packets() -> 
     assert sink.packets[0].endswith(KEY)
 
 
+def test_payload_type_follows_the_publishers_codec() -> None:
+    codecs = {
+        102: CodecInfo("h264", 90000),
+        100: CodecInfo("vp8", 90000),
+        104: CodecInfo("av1", 90000),
+    }
+    up = UpTrack("a/camera/high", "video", "camera", "high", codecs)
+    sink = Recorder()
+    types: dict[str, tuple[int, int | None]] = {"h264": (96, None), "vp8": (98, None)}
+    down = DownTrack("b", "video", 1111, 2222, types, ExtensionIds(), sink, 50, 0)
+    down.switch_to(up)
+    for seq, pt, payload in [(1, 102, KEY), (2, 102, DELTA), (3, 100, b"\x10" + b"v" * 9)]:
+        data = rtp(seq, 0, payload, pt=pt)
+        up.receive(data, parse_rtp(data), 0)
+    data = rtp(4, 0, DELTA, pt=104)  # a codec this subscriber did not negotiate
+    up.receive(data, parse_rtp(data), 0)
+    assert [parse_rtp(p).payload_type for p in sink.packets] == [96, 96, 98]
+
+
+def test_sent_bytes_feed_the_rate_and_the_stats_window() -> None:
+    up, down, sink = make_pair()
+    down.switch_to(up)
+    down.measure_rate(0)
+    feed(up, 1, 0, KEY)
+    feed(up, 2, 0, DELTA)
+    sent = sum(len(p) for p in sink.packets)
+    assert down.bytes == down.window_bytes == sent and down.packets == 2
+    down.measure_rate(1000)
+    assert down.sent_bps == sent * 8
+    down.window_bytes = 0
+    feed(up, 3, 0, DELTA)
+    assert down.window_bytes == len(sink.packets[-1])
+    down.measure_rate(2000)
+    assert down.sent_bps == len(sink.packets[-1]) * 8
+    assert down.bytes == sum(len(p) for p in sink.packets)
+
+
 def test_nack_is_answered_from_the_cache_over_rtx() -> None:
     up, down, sink = make_pair()
     down.switch_to(up)

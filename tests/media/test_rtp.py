@@ -112,6 +112,27 @@ def test_template_renders_each_subscribers_header() -> None:
     assert len(plain) == 13 and not parse_rtp(bytes(plain)).marker
 
 
+def test_template_overwrites_what_the_buffer_held_before() -> None:
+    """The send path renders into the SRTP buffer that still holds the last packet."""
+    ids = ExtensionIds(abs_send_time=2, audio_level=5)
+    template = OutboundTemplate(b"OPUS", False, ids, b"\x9a")
+    buffer = bytearray(b"\xff" * 1500)
+    size = template.render_into(memoryview(buffer), 111, 65535, 2**32 - 1, 7, 0x1_ABCDEF)
+    assert size == template.size == len(template.data)
+    assert buffer[size:] == b"\xff" * (1500 - size)
+    header = parse_rtp(bytes(buffer[:size]))
+    assert (header.marker, header.payload_type, header.sequence, header.timestamp) == (
+        False,
+        111,
+        65535,
+        2**32 - 1,
+    )
+    assert header.ssrc == 7
+    assert header.extensions == {2: b"\xab\xcd\xef", 5: b"\x9a"}  # 24 bits of send time
+    assert bytes(buffer[header.payload_start : header.payload_end]) == b"OPUS"
+    assert bytes(buffer[:size]) == template.render(111, 65535, 2**32 - 1, 7, 0xABCDEF)
+
+
 def test_rtx_round_trip() -> None:
     assert unwrap_rtx(rtx_payload(4242, b"data")) == (4242, b"data")
     with pytest.raises(MalformedPacket):
