@@ -360,44 +360,58 @@ def test_the_room_ending_logs_each_participants_quality_summary(
             "kind": "video", "mid": "1", "source": "teacher:cs-qingxi-shiyan-t1/camera",
             "muted": False, "packetsReceived": 900 * n, "packetsLost": 9 * n,
             "bytesReceived": 125_000 * n, "framesDecoded": 125 * n, "framesPerSecond": 25,
-            "frameWidth": 640, "frameHeight": 360, "freezeCount": n // 3,
-            "totalFreezesDuration": 0.5 * (n // 3), "jitter": 0.01, "totalAudioEnergy": 0,
+            "frameWidth": 640, "frameHeight": 360, "freezeCount": n - 1,
+            "totalFreezesDuration": 0.5 * (n - 1), "jitter": 0.01, "totalAudioEnergy": 0,
             "nackCount": 0, "pliCount": 0}]}  # fmt: skip
+
+    store = RoomStore(engine)
+
+    def samples_logged() -> int:
+        for _ in range(20):  # the reports are taken in tasks of the service's own
+            if count := len(store.events(lesson, ("quality.sample",))):
+                return count
+            time.sleep(0.05)
+        return 0
 
     sign_in(client, "yangshuwan.room1")
     with client.websocket_connect(
         f"/api/v1/lessons/{lesson}/live?classroom=tp-yangshuwan-r1"
     ) as ws:
-        for n in range(1, 4):  # a baseline, then two samples (a second or more apart)
-            if n > 1:
-                time.sleep(1.05)
+        # a baseline, then reports a second or more apart until two samples are logged
+        # (the monitor passes over a report that comes too soon after the last it took)
+        for n in range(1, 9):
             ws.send_json({"type": "stats", "report": report(n)})
-    store = RoomStore(engine)
-    for _ in range(100):  # the reports are taken in tasks of the service's own
-        if len(store.events(lesson, ("quality.sample",))) == 2:
+            if n > 1 and samples_logged() >= 2:
+                break
+            time.sleep(1.2)
+    for _ in range(40):
+        if len(store.events(lesson, ("quality.sample",))) >= 2:
             break
         time.sleep(0.05)
-    log = store.quality_log(lesson)
     assert store.events(lesson, ("quality.summary",)) == []  # not while the room runs
     far = datetime.now(UTC) + timedelta(hours=3)
     client.portal.call(services_of(app).lessons.step, far)  # type: ignore[union-attr]
+    log = store.quality_log(lesson)  # every sample the room took before it ended
     (summary,) = store.events(lesson, ("quality.summary",))
     data = summary["data"]
-    assert data["identity"] == "classroom:tp-yangshuwan-r1" and data["samples"] == 2
+    samples = [e for e in log if e[0] == "quality.sample"]
+    assert len(samples) >= 2
+    assert data["identity"] == "classroom:tp-yangshuwan-r1" and data["samples"] == len(samples)
     assert data["median_loss"] == pytest.approx(0.0099, abs=1e-4)
     fold = QualityFold()
     for kind, at, sample in log:
         fold.read(kind, at, sample)
     tally = fold.tallies["classroom:tp-yangshuwan-r1"]
     assert (data["minutes"], data["frozen_minutes"]) == (tally.minutes, tally.frozen_minutes)
-    assert data["freezes"] == tally.freezes == 1  # the third report counted one freeze
+    assert data["freezes"] == tally.freezes >= 2  # each report after the baseline: one more
     assert data["median_rtt_ms"] == statistics.median(tally.rtts)
     ended = store.events(lesson, ("room.ended",))
     assert summary["at"] == ended[0]["at"]
     sign_in(client, "li.xunke")  # the room is gone: its figures are rebuilt from the log
     figures = client.get(f"/api/v1/lessons/{lesson}/figures").json()
     mine = figures["quality"]["by_identity"]["classroom:tp-yangshuwan-r1"]
-    assert mine["freezes"] == 1 and mine["median_rtt_ms"] == round(data["median_rtt_ms"], 1)
+    assert mine["freezes"] == tally.freezes
+    assert mine["median_rtt_ms"] == round(data["median_rtt_ms"], 1)
 
 
 def test_other_teachers_observe_a_master_lesson_hidden_and_publish_nothing(
