@@ -237,11 +237,6 @@ class FactStore:
         return found
 
     # reading ---------------------------------------------------------------------------
-    def lesson_sums(self, flt: Filter, group: str) -> list[dict[str, Any]]:
-        """Per group: lessons scheduled, held, not held by reason (``not_held``), patrol
-        and research sums."""
-        return self.lesson_sums_by(flt, (group,))[group]
-
     def lesson_sums_by(self, flt: Filter, groups: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
         """``lesson_sums`` for several groups, from one scan of the table on PostgreSQL
         (``GROUPING SETS``): a report page asks for five groupings at once."""
@@ -276,15 +271,11 @@ class FactStore:
                 }
         return found
 
-    def receiver_sums(self, flt: Filter, group: str) -> list[dict[str, Any]]:
-        """Per group: attendance and quality sums over receiving classrooms of lessons
-        over."""
-        return self.receiver_sums_by(flt, (group,))[group]
-
     def receiver_sums_by(
         self, flt: Filter, groups: Sequence[str]
     ) -> dict[str, list[dict[str, Any]]]:
-        """``receiver_sums`` for several groups at once (see ``lesson_sums_by``)."""
+        """Per key of each of ``groups``: attendance and quality sums over the receiving
+        classrooms of lessons over (see ``lesson_sums_by``)."""
         c = indicator_receivers.c
         sums: list[Any] = [
             func.count().label("expected"),

@@ -97,11 +97,10 @@ class Indicators:
         core. Never wait on a future from within one of these calls."""
         return self._readers.submit(call)
 
-    def together(self, *calls: Callable[[], Any]) -> list[Any]:
-        """Each call's result, the first run here and the others in the background."""
-        started = [self.background(call) for call in calls[1:]]
-        first = calls[0]() if calls else None
-        return [first, *(f.result() for f in started)][: len(calls)]
+    def together(self, first: Callable[[], Any], *rest: Callable[[], Any]) -> list[Any]:
+        """Each call's result, ``first`` run here and the others in the background."""
+        started = [self.background(call) for call in rest]
+        return [first(), *(future.result() for future in started)]
 
     # keeping the facts ---------------------------------------------------------------
     def _layout(self) -> tuple[Layout, Directory]:

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any
 
 from livekit.api import LiveKitAPI
 from livekit.protocol.egress import (
@@ -25,6 +24,7 @@ from livekit.protocol.egress import (
 from livekit.protocol.webhook import WebhookEvent
 
 from media.errors import BackendError
+from media.livekit.background import Background
 from media.livekit.egress import LiveKitEgress
 from media.livekit.recording_plan import (
     Action,
@@ -56,7 +56,7 @@ class LiveKitRecording:
         self.outcomes: Outcomes = outcomes if outcomes is not None else _dropped
         self._egress: LiveKitEgress | None = None
         self._lock = asyncio.Lock()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._background = Background("LiveKitRecording")
 
     # --- the client -------------------------------------------------------------------
 
@@ -79,7 +79,7 @@ class LiveKitRecording:
         """Take a verified, new webhook in; the plan takes it and the calls it asks for
         in the background, in turn with everything else (not connected, a start fails as
         LiveKit being away would, and the next reconcile makes up for it)."""
-        self._spawn(self._locked(lambda: self.plan.on_webhook(event, now), now))
+        self._background.spawn(self._locked(lambda: self.plan.on_webhook(event, now), now))
 
     async def end(self, rooms: Iterable[str], now: datetime) -> None:
         """These rooms' lessons are over (each call after the first changes nothing)."""
@@ -102,14 +102,11 @@ class LiveKitRecording:
 
     async def stop(self) -> None:
         """Cancel the background work still running."""
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._background.stop()
 
     async def settle(self) -> None:
         """Wait for the background work started so far (tests, shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._background.settle()
 
     # --- acting -----------------------------------------------------------------------
 
@@ -167,14 +164,3 @@ class LiveKitRecording:
         for info in sorted(infos, key=lambda i: i.egress_id):
             actions += self.plan.on_egress(info, now, again=True)
         return [*actions, *self.plan.collected(collect.room, now)]
-
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        async def guarded() -> None:
-            try:
-                await work
-            except BackendError as exc:
-                logger.warning("LiveKitRecording: %s; reconcile will try again", exc)
-
-        task = asyncio.get_running_loop().create_task(guarded())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)

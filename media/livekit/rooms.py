@@ -34,6 +34,7 @@ from media import events as ev
 from media.census import Census
 from media.errors import BackendError, SignallingError
 from media.livekit.audience import cuts, subscription_updates
+from media.livekit.background import Background
 from media.livekit.client import call
 from media.livekit.placement import RoomPlan
 from media.livekit.reconcile import Belief, SeenParticipant, present
@@ -63,7 +64,7 @@ class LiveKitRooms:
         self._closing: set[str] = set()  # deletions to try again
         self._closed: dict[str, datetime] = {}
         self._locks: dict[str, asyncio.Lock] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._background = Background("LiveKitRooms")
 
     # --- the client -------------------------------------------------------------------
 
@@ -119,14 +120,11 @@ class LiveKitRooms:
 
     async def stop(self) -> None:
         """Cancel the background calls still running."""
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._background.stop()
 
     async def settle(self) -> None:
         """Wait for the background calls started so far (tests, shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._background.settle()
 
     # --- webhooks -----------------------------------------------------------------------
 
@@ -292,18 +290,10 @@ class LiveKitRooms:
         self._cut[room] = now_cut
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        async def guarded() -> None:
-            try:
-                await work
-            except BackendError as exc:
-                logger.warning("LiveKitRooms: %s; reconcile will try again", exc)
-
         if self._api is None:
             work.close()  # not connected: reconcile applies what is wanted once it is
             return
-        task = asyncio.get_running_loop().create_task(guarded())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._background.spawn(work)
 
     def _publish(self, events: list[Event]) -> None:
         for event in events:
