@@ -23,7 +23,7 @@ from ortools.sat.python import cp_model
 
 from scheduler.greedy import greedy
 from scheduler.instance import Instance
-from scheduler.model import Directory
+from scheduler.model import Directory, Need
 from scheduler.occupancy import Occupancy
 from scheduler.plan import Lesson, Parameters, Timetable, UnmetReason, from_lessons
 from scheduler.progress import OnProgress, Progress
@@ -154,6 +154,42 @@ def repair(
     return replace(best, seconds=time.monotonic() - started)
 
 
+def settle(
+    directory: Directory,
+    fixed: Timetable,
+    teachers: frozenset[str],
+    params: Parameters | None = None,
+    *,
+    time_limit: float = 30.0,
+    workers: int | None = None,
+) -> Timetable:
+    """Plan the periods ``fixed`` leaves unmet, with ``teachers`` only, around its lessons.
+
+    The second stage of a region solved county by county: famous schools teach across
+    counties. ``fixed`` stays as it is and is read as what it occupies (receiving rooms,
+    the points' downlinks); the model holds only the unmet periods and the given
+    teachers, planned like a new plan (cover first, then the soft goals). Returns the
+    new lessons alone, counted against the unmet periods (ids are the caller's to
+    give); never raises for a period nobody can take.
+    """
+    params = params or Parameters()
+    if any(le.teacher_id in teachers for le in fixed.lessons):
+        raise ValueError("settle plans for teachers who have no lessons in the fixed plan")
+    taken = Occupancy.of(Instance(directory, params), fixed.lessons, set())
+    needs = tuple(Need(u.class_id, u.subject, u.periods) for u in fixed.unmet if u.periods > 0)
+    part = replace(
+        directory, teachers=tuple(t for t in directory.teachers if t.id in teachers), needs=needs
+    )
+    inst = Instance(part, params)
+    options = _Options(time_limit, workers or os.cpu_count() or 1)
+    nothing = from_lessons(needs, (), "GREEDY")  # no greedy start: it would not see ``fixed``
+    plan = _Model(inst, options, taken=taken).run(nothing)
+    counted = from_lessons(needs, plan.lessons, plan.status)
+    earlier = {(u.class_id, u.subject): u.reason for u in fixed.unmet}
+    unmet = tuple(replace(u, reason=earlier[(u.class_id, u.subject)]) for u in counted.unmet)
+    return replace(plan, unmet=unmet, demand=counted.demand, scheduled=counted.scheduled)
+
+
 class _Progress(cp_model.CpSolverSolutionCallback):
     """Hands each improving solution to the caller's progress function, if any, and
     stops the search once the unmet periods reach ``floor``, a proven lower bound, or
@@ -196,17 +232,20 @@ class _Model:
         *,
         current: Timetable | None = None,
         free: set[tuple[str, str]] | None = None,
+        taken: Occupancy | None = None,
     ) -> None:
         self.inst = inst
         self.options = options
         self.current = current
         self.free = free
         self.m = cp_model.CpModel()
-        self.taken = (
-            Occupancy.of(inst, current.lessons, free)
-            if current is not None and free is not None
-            else Occupancy()
-        )
+        if taken is None:
+            taken = (
+                Occupancy.of(inst, current.lessons, free)
+                if current is not None and free is not None
+                else Occupancy()
+            )
+        self.taken = taken
         self.local = _candidates(inst, self.taken, free)
         p = inst.params
         self.x = {key: self.m.new_bool_var(f"x{n}") for n, key in enumerate(self.local)}
@@ -544,7 +583,8 @@ class _Model:
         fresh ids and a room of their school free at that time."""
         classes_of: dict[YKey, list[str]] = defaultdict(list)
         for ykey, held in self.taken.groups.items():
-            classes_of[ykey].extend(held.class_ids)
+            if self.current is not None:  # a repair's kept lessons; else another plan's
+                classes_of[ykey].extend(held.class_ids)
         for key, var in self.x.items():
             if solver.value(var):
                 class_id, subject, teacher_id, day, period = key
