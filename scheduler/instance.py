@@ -22,6 +22,11 @@ def county_of(region_code: str) -> str:
     return region_code[:6]
 
 
+def city_of(region_code: str) -> str:
+    """The city (prefecture) part of a township, county or city code."""
+    return region_code[:4]
+
+
 @dataclass
 class Instance:
     directory: Directory
@@ -92,14 +97,23 @@ class Instance:
     def candidates(self, class_id: str, subject: str) -> list[str]:
         """The nearest ``max_candidates`` teachers who teach ``subject`` to the class's grade.
 
-        Nearest: same township, then same county (中心校带教学点). Pairing rarely
-        crosses a county, and every extra candidate multiplies the model by the week's
-        slots, so the rest are not considered.
+        Nearest: same township, then same county (中心校带教学点), then same city (a
+        famous school teaching its city's teaching points). Pairing rarely crosses a
+        county, and every extra candidate multiplies the model by the week's slots, so
+        the rest are not considered.
         """
         key = (class_id, subject)
         if key not in self._candidates:
             everyone = self._by_subject_grade.get((subject, self.classes[class_id].grade), [])
-            nearest = sorted(everyone, key=lambda t: (self.distance(t, class_id), t))
+            there = city_of(self.schools[self.classes[class_id].school_id].region)
+            nearest = sorted(
+                everyone,
+                key=lambda t: (
+                    self.distance(t, class_id),
+                    city_of(self.schools[self.teachers[t].school_id].region) != there,
+                    t,
+                ),
+            )
             self._candidates[key] = nearest[: self.params.max_candidates]
         return self._candidates[key]
 

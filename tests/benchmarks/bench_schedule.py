@@ -5,6 +5,7 @@
 
 Prints the solver's summary (status, demand, scheduled, unmet, objective, bound,
 seconds, lessons), the greedy baseline's ``scheduled`` on the same instance, the
+famous schools' cross-county stage when solved county by county (XL), the
 sizes, and the peak memory of the process. With ``--fet`` (Debian package ``fet``,
 ``fet-cl``), also times FET on the timing step with the solver's groups fixed
 (``scheduler.fet``): ``"fet": {activities, placed, seconds, status,
@@ -120,6 +121,14 @@ def main() -> None:
                     "unmet": plan.stats.get("cover_unmet", -1),
                     "unmet_lower_bound": plan.stats.get("cover_unmet_bound", -1),
                 },
+                # the famous schools' second stage of a decomposed solve: the periods the
+                # counties left that a famous teacher could take, and how many it took
+                "cross_county": {
+                    "groups": plan.stats.get("cross_groups", 0),
+                    "groups_cover_proven": plan.stats.get("cross_groups_cover_proven", 0),
+                    "demand": plan.stats.get("cross_demand", 0),
+                    "scheduled": plan.stats.get("cross_scheduled", 0),
+                },
                 "seconds": round(plan.seconds, 2),
                 "lessons": len(plan.lessons),
                 "greedy_scheduled": baseline.scheduled,
@@ -130,6 +139,7 @@ def main() -> None:
                 "sizes": {
                     "central_schools": sum(s.kind == "central" for s in directory.schools),
                     "teaching_points": sum(s.kind == "teaching_point" for s in directory.schools),
+                    "famous_schools": sum(s.kind == "famous" for s in directory.schools),
                     "classes": len(directory.classes),
                     "teachers": len(directory.teachers),
                     "x_vars": plan.stats.get("x_vars", 0),
