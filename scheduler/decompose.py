@@ -24,12 +24,36 @@ from dataclasses import replace
 from scheduler.instance import Instance, county_of
 from scheduler.model import Directory, SchoolKind
 from scheduler.plan import Parameters, Timetable, Unmet, from_lessons
+from scheduler.progress import OnProgress, Progress
 from scheduler.solver import settle, solve
 
 SOLVE_SHARE = 0.85  # of a county's share of the time; the rest builds its model
 MIN_COUNTY_SECONDS = 1.0
 CROSS_SHARE = 0.15  # of the time, for the famous schools' stage, when the region has any
 MIN_GROUP_SECONDS = 1.0
+SINGLE_MODEL_CLASSES = 2000  # receiving classes one model plans well (L, 900: 60 s)
+
+
+def plan_region(
+    directory: Directory,
+    params: Parameters | None = None,
+    *,
+    time_limit: float = 60.0,
+    workers: int | None = None,
+    progress: OnProgress | None = None,
+) -> Timetable:
+    """Plan a region the way that suits it: one model for a county or a city, county by
+    county (famous schools after) for a larger region or one whose famous schools teach
+    across counties; a single model would pass over famous teachers, who are farther
+    than every central school."""
+    counties = {county_of(s.region) for s in directory.schools}
+    if len(counties) > 1 and (
+        famous_teachers(directory) or len(directory.classes) > SINGLE_MODEL_CLASSES
+    ):
+        return solve_by_county(
+            directory, params, time_limit=time_limit, workers=workers, progress=progress
+        )
+    return solve(directory, params, time_limit=time_limit, workers=workers, progress=progress)
 
 
 def famous_teachers(directory: Directory) -> frozenset[str]:
@@ -112,21 +136,37 @@ def solve_by_county(
     *,
     time_limit: float = 60.0,
     workers: int | None = None,
+    progress: OnProgress | None = None,
 ) -> Timetable:
     """Solve each county on its own, in turn, then the famous schools across counties,
-    and merge the plans."""
+    and merge the plans. ``progress`` hears of each county and group as it is done."""
     params = params or Parameters()
     started = time.monotonic()
     parts = split_by_county(directory)
     across = bool(famous_teachers(directory))
     county_limit = time_limit * (1 - CROSS_SHARE) if across else time_limit
-    plans = []
+    demand = sum(n.periods_per_week for n in directory.needs if n.periods_per_week > 0)
+    plans: list[Timetable] = []
+    stage: list[Timetable] = []
+
+    def report(phase: str) -> None:
+        if progress is None:
+            return
+        done = plans + stage
+        handed = sum(p.demand for p in stage) * params.weight_unmet
+        planned = sum(p.scheduled for p in done)  # periods not planned yet count as unmet
+        progress(
+            Progress(phase, time.monotonic() - started, time_limit,
+                     sum(p.objective for p in done) - handed, sum(p.bound for p in done) - handed,
+                     demand, demand - planned)
+        )  # fmt: skip
+
     for n, part in enumerate(parts):
         left = county_limit - (time.monotonic() - started)
         share = max(MIN_COUNTY_SECONDS, left / (len(parts) - n) * SOLVE_SHARE)
         plans.append(solve(part, params, time_limit=share, workers=workers))
+        report("counties")
     counties = _merge(directory, params, plans, [])
-    stage: list[Timetable] = []
     if across:
         groups = cross_groups(directory, counties.unmet, params)
         fixed = counties
@@ -137,6 +177,7 @@ def solve_by_county(
                           time_limit=share, workers=workers)  # fmt: skip
             stage.append(plan)
             fixed = replace(fixed, lessons=fixed.lessons + plan.lessons)
+            report("famous")
     merged = _merge(directory, params, plans, stage)
     return replace(merged, seconds=time.monotonic() - started)
 

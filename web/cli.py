@@ -34,12 +34,13 @@ from media.errors import IngestError
 from media.grants import sign_grant
 from media.ingest import ingest as run_ingest
 from rooms.media_grants import GRANTS, media_grant
+from scheduler.decompose import plan_region
 from scheduler.errors import ImportFailed
 from scheduler.export import write_calendars, write_plan
 from scheduler.files import read_input, read_timetable
 from scheduler.importer import build_calendar, build_directory
 from scheduler.plan import Parameters, from_lessons, lesson_changes
-from scheduler.solver import repair, solve
+from scheduler.solver import repair
 from scheduler.store import DirectoryStore
 from web import demo as demo_data
 from web.database import DatabaseUnavailable, current_revision, make_engine, upgrade
@@ -257,7 +258,7 @@ def schedule_solve(
         min_overlap_minutes=min_overlap,
         kbps_per_lesson=kbps_per_lesson,
     )
-    plan = solve(directory, params, time_limit=time_limit)
+    plan = plan_region(directory, params, time_limit=time_limit)
     write_plan(directory, plan, out)
     if term_start is not None and term_end is not None:
         write_calendars(

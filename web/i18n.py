@@ -186,6 +186,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "schedule.progress": ("进度", "Progress"),
     "schedule.phase.cover": ("第一步：尽量满足所有课时", "Step 1: cover every period"),
     "schedule.phase.goals": ("第二步：优化教师稳定、就近与均衡", "Step 2: soft goals"),
+    "schedule.phase.counties": ("按县逐个排课", "Planning county by county"),
+    "schedule.phase.famous": ("名校跨县补排", "Famous schools across counties"),
     "schedule.unmet_so_far": ("当前未排课时", "Unmet so far"),
     "schedule.objective": ("目标值", "Objective"),
     "schedule.see_plan": ("查看方案", "See the plan"),

@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 
 from kernel.events import Event
 from rooms.events import LessonCancelled, LessonScheduled
+from scheduler.decompose import plan_region
 from scheduler.errors import ImportFailed, Problem
 from scheduler.export import write_calendars, write_plan
 from scheduler.files import MAX_BYTES, NAMES, read_input
@@ -32,7 +33,7 @@ from scheduler.occurrence import Occurrence, lay_out
 from scheduler.plan import Lesson, Parameters, lesson_changes
 from scheduler.plan_store import Changes, PlanStore, StoredPlan
 from scheduler.progress import Progress
-from scheduler.solver import repair, solve
+from scheduler.solver import repair
 from scheduler.store import DirectoryStore
 from web.pages import BEIJING
 from web.solve_runs import DONE, FAILED, RUNNING, SolveRuns
@@ -175,7 +176,7 @@ class ScheduleService:
         try:
             self.runs.update(run_id, self._now(), state=RUNNING)
             beat.start()
-            plan = solve(directory, params, time_limit=limit, progress=_throttled(report))
+            plan = plan_region(directory, params, time_limit=limit, progress=_throttled(report))
             finished.set()
             beat.join()
             plan_id = self.plans.save(plan, params)

@@ -7,7 +7,13 @@ from dataclasses import replace
 
 import pytest
 
-from scheduler.decompose import cross_groups, famous_teachers, solve_by_county, split_by_county
+from scheduler.decompose import (
+    cross_groups,
+    famous_teachers,
+    plan_region,
+    solve_by_county,
+    split_by_county,
+)
 from scheduler.instance import Instance, county_of
 from scheduler.model import (
     Busy,
@@ -21,6 +27,7 @@ from scheduler.model import (
     Teacher,
 )
 from scheduler.plan import Parameters, Unmet, UnmetReason
+from scheduler.progress import Progress
 from scheduler.rules import violations
 from scheduler.solver import settle, solve
 from tests.benchmarks import synthetic_region
@@ -169,3 +176,27 @@ def test_cross_groups_split_needs_by_the_famous_schools_they_can_reach() -> None
     [(teachers, needs)] = cross_groups(directory, unmet, Parameters())
     assert sorted(teachers) == ["f0", "g0", "g1"]
     assert len(needs) == 3
+
+
+def test_a_region_is_planned_by_county_when_famous_schools_teach_across_counties(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    one_county = tiny(points=2)
+    assert "counties" not in plan_region(one_county, time_limit=2, workers=1).stats
+    monkeypatch.setitem(synthetic_region.TIERS, "cities", (4, 2, 2, 1))
+    directory = region("cities", 5)
+    heard: list[Progress] = []
+    plan = plan_region(directory, time_limit=8, workers=2, progress=heard.append)
+    assert plan.stats["counties"] == 2
+    assert [p.phase for p in heard] == ["counties", "counties"] + ["famous"] * plan.stats[
+        "cross_groups"
+    ]
+    unmet = [p.unmet if p.unmet is not None else -1 for p in heard]
+    assert unmet == sorted(unmet, reverse=True)  # periods not yet planned count as unmet
+    assert unmet[0] > unmet[-1] == plan.demand - plan.scheduled
+    assert {p.demand for p in heard} == {plan.demand}
+    no_famous = replace(
+        directory,
+        teachers=tuple(t for t in directory.teachers if t.id not in famous_teachers(directory)),
+    )
+    assert "counties" not in plan_region(no_famous, time_limit=4, workers=2).stats
