@@ -70,6 +70,9 @@ class Instance:
 
     def local_period(self, teacher_id: str, class_id: str, period: int) -> int | None:
         """The receiving class's period for the teacher's ``period``, if the bells align."""
+        return self._alignment(teacher_id, class_id).get(period)
+
+    def _alignment(self, teacher_id: str, class_id: str) -> dict[int, int]:
         out = self.schools[self.teachers[teacher_id].school_id].bell_schedule_id
         local = self.schools[self.classes[class_id].school_id].bell_schedule_id
         key = (out, local)
@@ -77,7 +80,7 @@ class Instance:
             self._aligned[key] = alignment(
                 self.bells.get(out, {}), self.bells.get(local, {}), self.params.min_overlap_minutes
             )
-        return self._aligned[key].get(period)
+        return self._aligned[key]
 
     # who can teach whom -------------------------------------------------------------
     @cached_property
@@ -94,17 +97,24 @@ class Instance:
                     table[(subject, grade)].append(teacher.id)
         return table
 
+    def qualified(self, class_id: str, subject: str) -> list[str]:
+        """Every teacher of ``subject`` for the class's grade, wherever and whenever."""
+        return self._by_subject_grade.get((subject, self.classes[class_id].grade), [])
+
     def candidates(self, class_id: str, subject: str) -> list[str]:
         """The nearest ``max_candidates`` teachers who teach ``subject`` to the class's grade.
 
         Nearest: same township, then same county (中心校带教学点), then same city (a
         famous school teaching its city's teaching points). Pairing rarely crosses a
         county, and every extra candidate multiplies the model by the week's slots, so
-        the rest are not considered.
+        the rest are not considered. A teacher whose bells never overlap the class's
+        enough cannot teach it and is no candidate.
         """
         key = (class_id, subject)
         if key not in self._candidates:
-            everyone = self._by_subject_grade.get((subject, self.classes[class_id].grade), [])
+            everyone = [
+                t for t in self.qualified(class_id, subject) if self._alignment(t, class_id)
+            ]
             there = city_of(self.schools[self.classes[class_id].school_id].region)
             nearest = sorted(
                 everyone,

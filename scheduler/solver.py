@@ -622,9 +622,9 @@ class _Model:
     def _reason(
         self, solver: cp_model.CpSolver, class_id: str, subject: str, *, solved: bool
     ) -> UnmetReason:
-        teachers = self.inst.candidates(class_id, subject)
-        if not teachers:
+        if not self.inst.qualified(class_id, subject):
             return UnmetReason.NO_TEACHER
+        teachers = self.inst.candidates(class_id, subject)  # none: no bells align
         options = [k for k in self.x if k[0] == class_id and k[1] == subject]
         if not options:
             return UnmetReason.NO_COMMON_SLOT
