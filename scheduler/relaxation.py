@@ -5,12 +5,14 @@ the unmet periods at 3 for seconds, where the relaxation of the model as written
 gives 7, the optimum, in a tenth of a second. Only unenforced linear and
 at-most-one constraints are kept;
 the others are left out, so what remains is still a relaxation and its optimum a
-valid lower bound. Pure.
+valid lower bound. The LP's solution comes with it (``relax``): where it puts weight is
+a guide for a search. Pure.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from ortools.linear_solver import pywraplp
 from ortools.sat.python import cp_model
@@ -19,9 +21,21 @@ INT_LIMIT = 2**62  # CP-SAT writes an open side of a domain as ±(2**63 - 1)
 TOLERANCE = 1e-6  # GLOP's optimum may sit this far above the true one
 
 
+@dataclass(frozen=True)
+class Relaxation:
+    bound: int  # the LP's optimum, rounded up: a lower bound on the model's objective
+    values: tuple[float, ...]  # an optimal LP solution, by the proto's variable index
+
+
 def lower_bound(model: cp_model.CpModel, seconds: float) -> int | None:
     """The LP relaxation's optimum of ``model``'s objective (a minimisation), rounded up;
     None when there is no objective or GLOP does not finish within ``seconds``."""
+    relaxation = relax(model, seconds)
+    return relaxation.bound if relaxation is not None else None
+
+
+def relax(model: cp_model.CpModel, seconds: float) -> Relaxation | None:
+    """``lower_bound`` and the LP solution that reaches it; None as there."""
     proto = model.proto
     objective = proto.objective
     if not objective.vars or objective.scaling_factor < 0:  # absent, or a maximisation
@@ -58,4 +72,5 @@ def lower_bound(model: cp_model.CpModel, seconds: float) -> int | None:
     if lp.Solve() != pywraplp.Solver.OPTIMAL:
         return None
     value = goal.Value() * (objective.scaling_factor or 1)
-    return int(math.ceil(value - TOLERANCE * max(1.0, abs(value))))
+    bound = int(math.ceil(value - TOLERANCE * max(1.0, abs(value))))
+    return Relaxation(bound, tuple(var.solution_value() for var in variables))
