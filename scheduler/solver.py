@@ -203,14 +203,16 @@ class _Progress(cp_model.CpSolverSolutionCallback):
 
     def __init__(self, report: OnProgress | None, phase: str, began: float, limit: float,
                  demand: int, unmet: cp_model.LinearExprT, floor: int | None,
-                 known: int | None = None) -> None:  # fmt: skip
+                 known: int | None = None, trusted: bool = True) -> None:  # fmt: skip
         super().__init__()
         self.report, self.phase, self.began, self.limit = report, phase, began, limit
         self.demand, self.unmet, self.floor, self.known = demand, unmet, floor, known
+        self.trusted = trusted  # CP-SAT's bound holds for the plan (not a restricted model)
 
     def on_solution_callback(self) -> None:
         unmet = round(self.value(self.unmet))
-        objective, bound = self.objective_value, self.best_objective_bound
+        objective = self.objective_value
+        bound = self.best_objective_bound if self.trusted else -math.inf
         if self.known is not None:
             bound = max(bound, self.known)
             if objective <= self.known:  # proven optimal by the LP relaxation
@@ -286,6 +288,10 @@ class _Model:
         self.cover: tuple[int, int] | None = None  # unmet periods: found, proven minimum
         self.goals_lp: int | None = None  # the LP relaxation's bound on the second phase
         self.goals_lp_floor = -1  # the unmet periods ``goals_lp`` was computed at, at least
+        # the first phase's plan keeps these (one teacher per need); the second keeps them too
+        # when only its LNS workers run, and its own bound then proves nothing
+        self.kept: list[tuple[cp_model.LinearExprT, int]] = []
+        self.restricted = False
         self.teachers_of: dict[tuple[str, str], list[cp_model.IntVar]] = defaultdict(list)
         self._hard_rules()
         self._soft_goals()
@@ -446,9 +452,17 @@ class _Model:
             # (M: 24,956 against GLOP's 25,618, for seconds); the better bound is kept
             left = limit - (time.monotonic() - started)
             self.goals_lp = lower_bound(self.m, left * GOALS_LP_SHARE)
+        lns_only = self.goals_lp is not None and len(self.x) >= LNS_ONLY_FROM
+        if lns_only:
+            # its neighbourhoods within the first phase's restrictions: a smaller model, so
+            # more of them in the time (M, two runs each: 26,266 and 26,272 -> 26,179 and
+            # 26,133); the bound is the LP's, so it stays valid for the whole model
+            for expression, most in self.kept:
+                self.m.add_linear_constraint(expression, 0, most)
+            self.restricted = bool(self.kept)
         left = limit - (time.monotonic() - started)
         second = self._solver(max(left, 0.05), "goals", started, limit, unmet, known=self.goals_lp)
-        if self.goals_lp is not None and len(self.x) >= LNS_ONLY_FROM:
+        if lns_only:
             # the bound is the LP's; both workers improve the plan (M, three runs each:
             # 1-4% lower objectives than CP-SAT's own LP worker beside one LNS worker)
             second.parameters.use_lns_only = True
@@ -456,7 +470,7 @@ class _Model:
         if solver is None or second_status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             solver, status = second, second_status
         if solver is not second:  # the first phase's plan: its objective is another one
-            self.goals_lp = None
+            self.goals_lp, self.restricted = None, False
         seconds = time.monotonic() - started
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return self._fallback(first, solver, seconds)  # out of time: the starting plan
@@ -506,6 +520,7 @@ class _Model:
                                       floor)  # fmt: skip
                 status = solver.solve(trial, self._callback)
                 if status == cp_model.OPTIMAL:  # a plan at the floor: the best cover
+                    self.kept = restriction
                     return solver, cp_model.FEASIBLE, floor  # feasible: goals not optimised
             if status == cp_model.INFEASIBLE:  # without restrictions: the floor is too low
                 floor += 1
@@ -592,14 +607,19 @@ class _Model:
         if self.options.progress is not None or floor is not None or known is not None:
             demand = sum(self.needs.values())
             self._callback = _Progress(self.options.progress, phase, began, limit, demand,
-                                       unmet, floor, known)  # fmt: skip
+                                       unmet, floor, known, not self.restricted)  # fmt: skip
         return solver
 
     def _result(
         self, solver: cp_model.CpSolver, status: cp_model.CpSolverStatus, seconds: float
     ) -> Timetable:
         lessons = self._lessons(solver)
-        bound = solver.best_objective_bound
+        own = solver.best_objective_bound
+        if self.restricted:  # CP-SAT's bound and proof hold for the restricted model only
+            own = -math.inf
+            if status == cp_model.OPTIMAL:
+                status = cp_model.FEASIBLE
+        bound = own
         if self.goals_lp is not None:
             bound = max(bound, self.goals_lp)
         if status == cp_model.FEASIBLE and bound >= solver.objective_value:
@@ -622,7 +642,7 @@ class _Model:
                 "x_vars": len(self.x),
                 "y_vars": len(self.y),
                 # the two proofs of ``bound``, the better one kept (-1: not computed)
-                "bound_cp_sat": math.floor(solver.best_objective_bound),
+                "bound_cp_sat": math.floor(own) if own > -math.inf else -1,
                 "bound_lp": self.goals_lp if self.goals_lp is not None else -1,
                 "cover_unmet": self.cover[0] if self.cover else -1,
                 "cover_unmet_bound": self.cover[1] if self.cover else -1,  # proven minimum
