@@ -23,8 +23,9 @@ def county_of(region_code: str) -> str:
 
 
 def city_of(region_code: str) -> str:
-    """The city (prefecture) part of a township, county or city code."""
-    return region_code[:4]
+    """The city (prefecture) part of a township, county or city code. The counties the
+    importer names itself (``99xxxx``, no real division) share one unknown city."""
+    return region_code[:2] if region_code.startswith("99") else region_code[:4]
 
 
 @dataclass
