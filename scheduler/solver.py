@@ -255,10 +255,14 @@ class _Model:
         self.x = {key: self.m.new_bool_var(f"x{n}") for n, key in enumerate(self.local)}
         self.y: dict[YKey, cp_model.IntVar] = {}
         members: dict[YKey, list[cp_model.IntVar]] = defaultdict(list)
+        # the receiving rooms each point could open to a lesson, by the classes' local period
+        rooms: dict[YKey, dict[tuple[str, int], set[str]]] = defaultdict(lambda: defaultdict(set))
         for key, var in self.x.items():
             class_id, subject, teacher_id, day, period = key
-            grade = inst.classes[class_id].grade
-            members[(teacher_id, day, period, subject, grade)].append(var)
+            klass = inst.classes[class_id]
+            ykey = (teacher_id, day, period, subject, klass.grade)
+            members[ykey].append(var)
+            rooms[ykey][(klass.school_id, self.local[key])].add(klass.classroom_id)
         self.alone: set[YKey] = set()  # lessons only one class can take: y is that x
         for n, (ykey, xs) in enumerate(members.items()):
             if len(xs) == 1 and ykey not in self.taken.groups and p.max_receivers >= 1:
@@ -272,7 +276,12 @@ class _Model:
                 self.m.add_implication(var, y)
             if ykey in self.taken.groups:  # a kept lesson: free classes may join its group
                 self.m.add(y == 1)
-            self.m.add(_sum(xs) <= (p.max_receivers - self.taken.seats[ykey]) * y)
+            # at most as many classes as can be there at once: fewer than max_receivers
+            # tightens the LP relaxation (a lesson is charged whole for fewer classes)
+            seats = sum(min(len(open_), inst.down_lessons(school_id))
+                        for (school_id, _), open_ in rooms[ykey].items())  # fmt: skip
+            seats = min(seats, p.max_receivers - self.taken.seats[ykey])
+            self.m.add(_sum(xs) <= max(seats, 0) * y)
         self.needs = {
             (n.class_id, n.subject): n.periods_per_week
             for n in inst.directory.needs
@@ -622,7 +631,9 @@ class _Model:
         bound = own
         if self.goals_lp is not None:
             bound = max(bound, self.goals_lp)
-        if status == cp_model.FEASIBLE and bound >= solver.objective_value:
+        # every weight is an integer; CP-SAT's double can be a hair off (8002.999999999999)
+        objective = round(solver.objective_value)
+        if status == cp_model.FEASIBLE and bound >= objective:
             status = cp_model.OPTIMAL  # the LP relaxation proves the plan optimal
         counted = from_lessons(self.inst.directory.needs, lessons, solver.status_name(status))
         earlier = {(u.class_id, u.subject): u.reason for u in (self.current or counted).unmet}
@@ -635,7 +646,7 @@ class _Model:
         return replace(
             counted,
             unmet=unmet,
-            objective=solver.objective_value,
+            objective=objective,
             bound=bound,
             seconds=seconds,
             stats={

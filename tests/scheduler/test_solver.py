@@ -341,3 +341,11 @@ def test_the_load_is_balanced_between_teachers() -> None:
         replace(c, grade=3 + n) for n, c in enumerate(directory.classes)))  # fmt: skip
     plan = run(directory)
     assert plan.scheduled == 4 and sorted(plan.workload().values()) == [2, 2]
+
+
+def test_the_objective_is_a_whole_number_never_below_the_lp_bound() -> None:
+    # CP-SAT reported 8002.999999999999 here, below the LP's bound of 8003
+    directory = tiny(points=3, periods=3, cap=1, teachers=1)
+    busy = [Busy(owner, d, p) for d, p in ((1, 1), (2, 1)) for owner in ("tp0-c", "t0")]
+    plan = run(with_busy(directory, *busy), Parameters(max_receivers=1))
+    assert plan.status == "OPTIMAL" and plan.objective == plan.bound == 8003
