@@ -228,6 +228,46 @@ def test_the_pages_join_livekit_and_say_when_it_cannot_be_reached(
         kiosk.wait_for_timeout(200)
 
 
+COUNT_CAMERAS = """(() => {
+  const open = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  window.cameraStreams = [];
+  navigator.mediaDevices.getUserMedia = async (constraints) => {
+    const stream = await open(constraints);
+    window.cameraStreams.push(stream);
+    return stream;
+  };
+})();"""
+
+
+def test_the_teacher_page_tries_again_with_the_camera_it_opened(
+    browser: Any, livekit_server: tuple[str, str], listener: Listener
+) -> None:
+    """A join that fails is tried again by itself, and the camera opened for the first try
+    is the one the next tries publish: not a new camera each time, the old left running."""
+    url, _ = livekit_server
+    teacher = signed_in(browser, url, "wang.xiaoyan")
+    teacher.context.add_init_script(COUNT_CAMERAS)
+    tries = sum(1 for r in listener.noted if _is(r, TEACHER))
+    teacher.goto(f"{url}/teach/{livekit_server[1]}")
+    # livekit-client asks twice per join (its own second attempt): three joins
+    deadline = time.monotonic() + 30
+    while sum(1 for r in listener.noted if _is(r, TEACHER)) < tries + 6:
+        assert time.monotonic() < deadline, "the teacher page did not try again"
+        teacher.wait_for_timeout(200)
+    streams = teacher.evaluate(
+        """() => window.cameraStreams.map((s) =>
+             s.getTracks().filter((t) => t.readyState === "live").length)"""
+    )
+    assert streams == [2]  # one camera (video and audio), still live
+    assert (
+        teacher.evaluate(
+            "() => document.getElementById('preview').srcObject.getVideoTracks()[0].readyState"
+        )
+        == "live"
+    )
+    teacher.context.close()
+
+
 def _is(request: Request, identity: str) -> bool:
     if not request.path.startswith("/rtc") or "access_token" not in request.query:
         return False

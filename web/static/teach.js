@@ -13,6 +13,8 @@
   let camera = null;
   let screen = null;
   let stopStats = null;
+  let retryTimer = null;  // a failed join is tried again by itself, later and later
+  let retries = 0;
   const tiles = new Map();  // classroom identity -> {tile, video, audio}
 
   function say(text) {
@@ -20,16 +22,28 @@
     message.textContent = text || "";
   }
 
+  function cameraLive() {
+    return camera !== null && camera.getTracks().some((t) => t.readyState === "live");
+  }
+
   async function start() {
     if (media || starting) return;
     starting = true;
+    clearTimeout(retryTimer);
+    retryTimer = null;
+    let joined = null;
     try {
-      try {
-        camera = await navigator.mediaDevices.getUserMedia({ video: { width: 1280, height: 720 }, audio: true });
-      } catch (error) {
-        say(T("live.no_camera"));
+      if (!cameraLive()) {  // a try after a failed one publishes the camera already open
+        try {
+          camera = await navigator.mediaDevices.getUserMedia({ video: { width: 1280, height: 720 }, audio: true });
+          attach(document.getElementById("preview"), camera.getVideoTracks()[0]);
+        } catch (error) {
+          camera = null;
+          say(T("live.no_camera"));
+        }
       }
-      media = window.sankeMedia = await joinMedia(lesson);
+      joined = await joinMedia(lesson);
+      media = window.sankeMedia = joined;
       media.addEventListener("tracks", () => subscribeClassrooms());
       media.addEventListener("state", (event) => {
         const state = event.detail.state;
@@ -41,7 +55,6 @@
       });
       if (camera) {
         const video = camera.getVideoTracks()[0];
-        attach(document.getElementById("preview"), video);
         const low = video.clone();
         await low.applyConstraints({ width: 320, height: 180, frameRate: 15 }).catch(() => {});
         await media.publish(video, "camera", "high");
@@ -51,19 +64,29 @@
       stopStats = reportStats(media, channel);
       subscribeClassrooms();
       if (snapshot) applyPause(snapshot.controls.paused);
+      retries = 0;
     } catch (error) {
       say(error.message || String(error));
+      if (joined) joined.leave();  // joined, then failed to publish: out, and in again
       media = null;
+      if (!(error.code && FINAL_CODES.has(error.code))) {
+        retries += 1;
+        retryTimer = setTimeout(start, Math.min(10000, 1000 * 2 ** Math.min(retries - 1, 4)));
+      }
     } finally {
       starting = false;
     }
   }
 
   function stopMedia() {
+    clearTimeout(retryTimer);
+    retryTimer = null;
     if (stopStats) stopStats();
+    stopStats = null;
     if (media) media.leave();
     media = null;
     if (camera) camera.getTracks().forEach((t) => t.stop());
+    camera = null;
   }
 
   function subscribeClassrooms() {
