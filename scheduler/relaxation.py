@@ -41,6 +41,9 @@ def relax(model: cp_model.CpModel, seconds: float) -> Relaxation | None:
     if not objective.vars or objective.scaling_factor < 0:  # absent, or a maximisation
         return None
     lp = pywraplp.Solver.CreateSolver("GLOP")
+    # the dual simplex: M's goals with 10k rows x <= y in 0.9 s where the primal took 13,
+    # L's cover in 1.8 s against 2.9
+    lp.SetSolverSpecificParametersAsString("use_dual_simplex: true")
     lp.SetTimeLimit(max(int(seconds * 1000), 1))
     inf = lp.infinity()
     variables = []
