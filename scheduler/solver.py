@@ -36,9 +36,9 @@ COVER_SHARE = 0.7  # of the time limit, at most, for the first phase; it stops o
 FLOOR_SHARE = 0.5  # of the first phase, at most, for looking for a plan that reaches the LP floor
 ONE_TEACHER_SHARE = 0.5  # of that, at most, for such a plan with one teacher per need
 LP_EPSILON = 1e-6  # an LP value above this is a choice the LP relaxation makes
-GOALS_LP_SHARE = 0.3  # of the second phase, at most, for the LP relaxation's bound on the goals
+GOALS_LP_SHARE = 0.3  # of the time left, at most, for the LP relaxation's bound on the goals
 LNS_ONLY_FROM = 5000  # x variables from which the second phase only improves (bound: the LP's)
-GOALS_LP_UP_TO = 30_000  # x variables up to which GLOP bounds the goals (M 11k: 1.5 s, L 72k: 40)
+GOALS_LP_UP_TO = 30_000  # x variables up to which GLOP bounds the goals (M 11k: 1 s, L 72k: 30+)
 MIN_RING_SECONDS = 0.2  # a repair widens only with at least this much time left
 
 XKey = tuple[str, str, str, int, int]  # class, subject, teacher, day, period
@@ -264,7 +264,7 @@ class _Model:
             members[ykey].append(var)
             rooms[ykey][(klass.school_id, self.local[key])].add(klass.classroom_id)
         self.alone: set[YKey] = set()  # lessons only one class can take: y is that x
-        self.members: dict[YKey, list[cp_model.IntVar]] = {}  # the others' classes' xs
+        self.members: dict[YKey, list[cp_model.IntVar]] = {}  # the other lessons' xs
         for n, (ykey, xs) in enumerate(members.items()):
             if len(xs) == 1 and ykey not in self.taken.groups and p.max_receivers >= 1:
                 # y ⇔ x: one variable, so the LP counts the lesson whole rather than as
