@@ -22,7 +22,7 @@ from typing import Any
 from ortools.sat.python import cp_model
 
 from scheduler.greedy import greedy
-from scheduler.instance import Instance
+from scheduler.instance import Instance, county_of
 from scheduler.model import Directory, Need
 from scheduler.occupancy import Occupancy
 from scheduler.plan import Lesson, Parameters, Timetable, UnmetReason, from_lessons
@@ -40,6 +40,7 @@ GOALS_LP_SHARE = 0.3  # of the time left, at most, for the LP relaxation's bound
 LNS_ONLY_FROM = 5000  # x variables from which the second phase only improves (bound: the LP's)
 GOALS_LP_UP_TO = 30_000  # x variables up to which GLOP bounds the goals (M 11k: 1 s, L 72k: 30+)
 MIN_RING_SECONDS = 0.2  # a repair widens only with at least this much time left
+READ_SHARE = 0.9  # of a repair's limit, for its solving; the rest reads the plan out
 
 XKey = tuple[str, str, str, int, int]  # class, subject, teacher, day, period
 YKey = tuple[str, int, int, str, int]  # teacher, day, period, subject, grade
@@ -113,20 +114,21 @@ def repair(
 
     Widening rings, each tried only if the one before covers less than the plan did
     before the absence: (1) only the needs the absent teachers taught may move;
-    (2) every need of the teaching points they taught; (3) everything. In the first
-    two rings every other lesson stays and is read as reduced capacity, so the model
-    is small even in a large county; every change is penalised (minimal
+    (2) every need of the teaching points they taught; (3) every need of those points'
+    counties (a county: everything; a province: never the whole of it). Every other
+    lesson stays and is read as reduced capacity, so the model is small even in a
+    large region; every change is penalised (minimal
     perturbation) and the current plan is the hint. The rings share ``time_limit``
     (a repair is interactive): a wider ring starts only while time is left, and the
     best cover found is kept. An absent teacher's periods are not always replaceable,
     so a repair may cover less than the plan did.
     """
+    started = time.monotonic()  # the limit is the repair's whole wall time
     params = params or Parameters()
     present = replace(
         directory, teachers=tuple(t for t in directory.teachers if t.id not in absent)
     )
     inst = Instance(present, params)
-    started = time.monotonic()
     kept = tuple(le for le in current.lessons if le.teacher_id not in absent)
     start = replace(current, lessons=kept)
     lost = {(c, le.subject) for le in current.lessons if le.teacher_id in absent
@@ -137,15 +139,26 @@ def repair(
         for n in present.needs
         if n.class_id in inst.classes and inst.classes[n.class_id].school_id in points
     }
+    counties = {county_of(inst.schools[p].region) for p in points}
+    wide = {
+        (n.class_id, n.subject)
+        for n in present.needs
+        if n.class_id in inst.classes
+        and county_of(inst.schools[inst.classes[n.class_id].school_id].region) in counties
+    }
     workers = workers or os.cpu_count() or 1
     best: Timetable | None = None
-    for free in (lost, around, None):
+    tried: list[set[tuple[str, str]]] = []
+    for free in (lost, around, wide):
+        if free in tried:  # no wider than the ring before
+            continue
+        tried.append(free)
         left = time_limit - (time.monotonic() - started)
         if best is not None and left < MIN_RING_SECONDS:
             break
         # ``current`` still names the absent teachers' lessons: their ids are not reused
-        # the limit is the repair's whole wall time: keep a little for reading the result
-        deadline = max(started + 0.95 * time_limit, time.monotonic() + MIN_RING_SECONDS)
+        # keep a little of the limit for reading the result
+        deadline = max(started + READ_SHARE * time_limit, time.monotonic() + MIN_RING_SECONDS)
         options = _Options(time_limit, workers, deadline=deadline)
         plan = _Model(inst, options, current=current, free=free).run(start)
         if best is None or plan.scheduled > best.scheduled:

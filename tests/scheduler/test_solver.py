@@ -284,6 +284,41 @@ def test_repair_hands_the_lessons_to_a_colleague() -> None:
     assert repaired.scheduled == 2 and absent not in {le.teacher_id for le in repaired.lessons}
 
 
+def test_a_repair_never_widens_past_the_counties_it_touches(monkeypatch: MonkeyPatch) -> None:
+    # t0 is the only English teacher: no ring covers its periods; the widest frees
+    # county 349921's needs, not the other county's (a province's whole model would not
+    # be built in a second), and here it is no wider than the first, so it is not tried
+    other_town = "349922101"
+    directory = tiny(points=1, periods=2)
+    directory = replace(
+        directory,
+        schools=directory.schools + (
+            School("cs2", "二中心校", SchoolKind.CENTRAL, other_town, "day"),
+            School("tq0", "二教学点", SchoolKind.TEACHING_POINT, other_town, "day"),
+        ),
+        classrooms=directory.classrooms + (
+            Classroom("cs2-out", "cs2", ClassroomRole.OUTPUT, 20_000, 100_000),
+            Classroom("tq0-r", "tq0", ClassroomRole.RECEIVING, 4000, 8000),
+        ),
+        teachers=directory.teachers + (Teacher("s0", "科学教师", "cs2", ("科学",), (3,), 10),),
+        classes=directory.classes + (ReceivingClass("tq0-c", "tq0", "tq0-r", 3, 9),),
+        needs=directory.needs + (Need("tq0-c", "科学", 1),),
+    )  # fmt: skip
+    plan = run(directory)
+    assert plan.scheduled == 3
+    freed: list[set[tuple[str, str]] | None] = []
+
+    class Spy(solver._Model):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            freed.append(kwargs.get("free"))  # type: ignore[arg-type]
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(solver, "_Model", Spy)
+    repaired = repair(directory, plan, frozenset({"t0"}), time_limit=5, workers=2)
+    assert repaired.scheduled == 1 and repaired.lessons[0].teacher_id == "s0"
+    assert freed == [{("tp0-c", "英语")}]
+
+
 def _only_first_slot(directory: Directory, *owners: str) -> Directory:
     """Every owner busy all week but Monday period 1."""
     return with_busy(directory, *(Busy(o, d, p) for o in owners for d in range(1, 6)
