@@ -152,13 +152,11 @@ def solve_by_county(
     def report(phase: str) -> None:
         if progress is None:
             return
-        done = plans + stage
-        handed = sum(p.demand for p in stage) * params.weight_unmet
-        planned = sum(p.scheduled for p in done)  # periods not planned yet count as unmet
+        objective, bound = _staged(params, plans, stage)
+        planned = sum(p.scheduled for p in plans + stage)  # not planned yet: unmet so far
         progress(
-            Progress(phase, time.monotonic() - started, time_limit,
-                     sum(p.objective for p in done) - handed, sum(p.bound for p in done) - handed,
-                     demand, demand - planned)
+            Progress(phase, time.monotonic() - started, time_limit, objective, bound, demand,
+                     demand - planned)
         )  # fmt: skip
 
     for n, part in enumerate(parts):
@@ -182,15 +180,22 @@ def solve_by_county(
     return replace(merged, seconds=time.monotonic() - started)
 
 
+def _staged(
+    params: Parameters, plans: list[Timetable], stage: list[Timetable]
+) -> tuple[float, float]:
+    """Objective and bound of the staged problem: the counties' sums, with the unmet
+    periods handed to the second stage counted there instead. The bound proves each
+    stage given the one before, not the region's optimum."""
+    handed = sum(p.demand for p in stage) * params.weight_unmet
+    done = plans + stage
+    return sum(p.objective for p in done) - handed, sum(p.bound for p in done) - handed
+
+
 def _merge(
     directory: Directory, params: Parameters, plans: list[Timetable], stage: list[Timetable]
 ) -> Timetable:
-    """The counties' plans and the famous schools' lessons as one plan; lessons renumbered.
-
-    Objective and bound are the staged problem's: the counties' sum, with the unmet
-    periods handed to the second stage counted there instead. The bound proves each
-    stage given the one before, not the region's optimum.
-    """
+    """The counties' plans and the famous schools' lessons as one plan; lessons renumbered,
+    objective and bound the staged problem's (``_staged``)."""
     lessons = []
     for n, lesson in enumerate(
         sorted((le for plan in plans + stage for le in plan.lessons),
@@ -203,15 +208,15 @@ def _merge(
     counted = from_lessons(directory.needs, lessons, "")
     covers = [(p.stats.get("cover_unmet", -1), p.stats.get("cover_unmet_bound", -1)) for p in plans]
     known = all(found >= 0 and floor >= 0 for found, floor in covers)
-    handed = sum(p.demand for p in stage) * params.weight_unmet
+    objective, bound = _staged(params, plans, stage)
     return Timetable(
         status=statuses.pop() if len(statuses) == 1 else "FEASIBLE",
         lessons=tuple(lessons),
         unmet=tuple(
             replace(u, reason=reasons.get((u.class_id, u.subject), u.reason)) for u in counted.unmet
         ),  # fmt: skip
-        objective=sum(plan.objective for plan in plans + stage) - handed,
-        bound=sum(plan.bound for plan in plans + stage) - handed,
+        objective=objective,
+        bound=bound,
         seconds=0.0,
         demand=counted.demand,
         scheduled=counted.scheduled,
