@@ -36,8 +36,12 @@ def lessons_now(
     start = now - timedelta(minutes=started_minutes_ago)
     end = start + timedelta(minutes=minutes)
     day = start.astimezone(BEIJING).date()
-    if end.astimezone(BEIJING).date() != day:  # near midnight: keep the lesson in one day
-        end = datetime.combine(day, time(23, 59), BEIJING)
+    if end.astimezone(BEIJING).date() != day:  # near midnight: keep the lesson in one day,
+        today = now.astimezone(BEIJING).date()  # the one it is now, so that it still runs
+        if today == day:
+            end = datetime.combine(day, time(23, 59), BEIJING)
+        else:  # it began yesterday: from midnight
+            start, day = datetime.combine(today, time(0, 0), BEIJING), today
     lessons = (now_lesson(day), *extra)
     return publish(engine, [(lesson, start, end) for lesson in lessons])
 
