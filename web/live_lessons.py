@@ -195,7 +195,9 @@ class LiveLessons:
                 else:
                     live.room, live.controls = stored[lesson]
         horizon = now + self.timing.open_before + timedelta(minutes=1)
-        views = {v.id: v for v in self.lessons_between(today - timedelta(days=1), today)}
+        # tomorrow's too near midnight: a lesson at 00:05 opens at 23:55 like any other
+        last = horizon.astimezone(BEIJING).date()
+        views = {v.id: v for v in self.lessons_between(today - timedelta(days=1), last)}
         for view in views.values():
             if view.id in self._rooms:
                 self._rooms[view.id].view = view  # the timetable may have cancelled it

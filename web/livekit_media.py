@@ -232,10 +232,13 @@ class LiveKitMedia:
 
     @staticmethod
     def _plans(lessons: LiveLessons, now: datetime) -> tuple[list[RoomPlan], list[str]]:
-        """Today's rooms still to be held (not cancelled, not ended), and those that ended
-        lately (archived a few minutes after ending)."""
-        today = now.astimezone(BEIJING).date()
-        views = [v for v in lessons.lessons_between(today, today) if not v.cancelled]
+        """The rooms still to be held (not cancelled, not ended), and those that ended
+        lately (archived a few minutes after ending): the lessons of today, of yesterday
+        (one that ended before midnight is still to be stopped) and, near midnight, of
+        tomorrow (a room just after midnight is made ``AHEAD`` like any other)."""
+        first = (now - timedelta(days=1)).astimezone(BEIJING).date()
+        last = (now + AHEAD).astimezone(BEIJING).date()
+        views = [v for v in lessons.lessons_between(first, last) if not v.cancelled]
         states = {lesson: room.state for lesson, (room, _) in lessons.rooms_of(views).items()}
         plans = [room_plan(v, lessons.timing) for v in views if states[v.id] in PLANNED]
         return plans, [v.id for v in views if states[v.id] is RoomState.ENDED]

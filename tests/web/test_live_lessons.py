@@ -24,10 +24,12 @@ from identity.store import IdentityStore
 from identity.users import NewUser
 from media.grants import verify_grant
 from rooms.lesson import Seat
+from rooms.lifecycle import RoomState
 from scheduler.plan import Lesson
 from tests.web.conftest import PASSWORD
 from tests.web.live_fixtures import CLASSROOMS, OTHER_TEACHER, lessons_now
 from web.i18n import translate
+from web.pages import BEIJING
 from web.services import Services
 
 TEACHER_SEAT = Seat("teacher", "teacher:cs-qingxi-shiyan-t1", "王晓燕")
@@ -90,6 +92,21 @@ def test_the_room_opens_by_the_clock_and_each_role_gets_its_grant(
     sign_in(client, "li.xunke")
     inspector = grant_of(app, token_for(client, lesson).json()["token"])
     assert inspector.hidden and inspector.can_publish == frozenset() and inspector.can_subscribe
+
+
+def test_a_lesson_just_after_midnight_opens_before_it_like_any_other(
+    app: FastAPI, engine: Engine, client: TestClient
+) -> None:
+    # the clock read yesterday's and today's lessons only: at 23:55 Beijing time the
+    # lesson at 00:05 was tomorrow's, and opened at midnight, five minutes late
+    # a day far from today: the app's own clock runs beside the test, on the real time
+    evening = datetime(2027, 3, 1, 23, 55, tzinfo=BEIJING).astimezone(UTC)
+    (soon,) = lessons_now(engine, evening, started_minutes_ago=-10)
+    step(client, app, evening)
+    lessons = services_of(app).lessons
+    ((room, _),) = lessons.rooms_of([lessons.view(soon.id)]).values()
+    assert room.state is RoomState.OPEN
+    assert room.opened_at == evening
 
 
 def test_lessons_list_each_role_its_own(client: TestClient, lesson: str) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -26,6 +26,7 @@ from identity.passwords import PasswordHasher
 from identity.service import IdentityService
 from identity.store import IdentityStore
 from media.errors import BackendError
+from media.livekit.placement import due
 from media.livekit.tokens import ROLE_ATTRIBUTE
 from rooms.lesson import LessonMode, ReceivingEnd, Seat
 from rooms.lifecycle import Timing
@@ -36,7 +37,8 @@ from tests.web.live_fixtures import CLASSROOMS, lessons_now
 from web import demo
 from web.app import create_app
 from web.database import upgrade
-from web.livekit_media import LiveKitMedia, room_plan
+from web.livekit_media import AHEAD, LiveKitMedia, room_plan
+from web.pages import BEIJING
 from web.services import Services
 from web.settings import load_settings
 
@@ -141,6 +143,19 @@ def test_the_lessons_drive_livekit_rooms(livekit_app: FastAPI, recorder: TwirpRe
         assert all(list(u.permission.can_publish_sources) == [TrackSource.CAMERA] for u in others)
     with pytest.raises(BackendError, match="no LiveKit client"):
         media.rooms.api  # noqa: B018  the app stopped: its client was closed
+
+
+def test_a_lesson_just_after_midnight_gets_its_room_ahead(livekit_app: FastAPI) -> None:
+    # the upkeep read today's lessons only: at 23:55 Beijing time the lesson at 00:05 was
+    # tomorrow's and had no room, and CI run at midnight found no CreateRoom
+    lessons = services_of(livekit_app).lessons
+    # a day far from today: the app's own clock runs beside the test, on the real time
+    evening = datetime(2027, 3, 1, 23, 55, tzinfo=BEIJING).astimezone(UTC)
+    (soon,) = lessons_now(services_of(livekit_app).engine, evening, started_minutes_ago=-10)
+    assert soon.day == date(2027, 3, 2)
+    plans, ended = LiveKitMedia._plans(lessons, evening)
+    assert [p.room for p in due(plans, evening, AHEAD)] == [soon.id]
+    assert ended == []
 
 
 def test_signed_webhooks_are_taken_once_and_forged_ones_refused(
