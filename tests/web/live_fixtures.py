@@ -37,10 +37,10 @@ def lessons_now(
     end = start + timedelta(minutes=minutes)
     day = start.astimezone(BEIJING).date()
     if end.astimezone(BEIJING).date() != day:  # near midnight: keep the lesson in one day,
-        today = now.astimezone(BEIJING).date()  # the one it is now, so that it still runs
-        if today == day:
+        today = now.astimezone(BEIJING).date()  # the one it is now if it runs now
+        if today == day or end <= now:
             end = datetime.combine(day, time(23, 59), BEIJING)
-        else:  # it began yesterday: from midnight
+        else:  # running now, begun yesterday: from midnight
             start, day = datetime.combine(today, time(0, 0), BEIJING), today
     lessons = (now_lesson(day), *extra)
     return publish(engine, [(lesson, start, end) for lesson in lessons])
