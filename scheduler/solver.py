@@ -43,8 +43,10 @@ LNS_ONLY_FROM = 5000  # x variables from which the second phase only improves (b
 GOALS_LP_UP_TO = 30_000  # x variables up to which GLOP bounds the goals (M 11k: 1 s, L 72k: 30+)
 MIN_RING_SECONDS = 0.2  # a repair widens only with at least this much time left
 READ_SHARE = 0.9  # of a repair's limit, for its solving; the rest reads the plan out
-READ_SHARE_NEW = 0.01  # of a new plan's limit (0.1 s at least), kept for reading the plan out
-READ_SECONDS = 0.1  # (without: M in 10.02 s of 10, L in 60.37 s of 60, 0.3 s of it reasons)
+# a new plan keeps 1% of its limit, 0.1 s at least, for reading the plan out (without it
+# M took 10.02 s of 10 and L 60.37 s of 60)
+READ_SHARE_NEW = 0.01
+READ_SECONDS = 0.1
 
 XKey = tuple[str, str, str, int, int]  # class, subject, teacher, day, period
 YKey = tuple[str, int, int, str, int]  # teacher, day, period, subject, grade
@@ -104,7 +106,7 @@ def solve(
 
     ``time_limit`` is the whole wall time: reading the directory and building the model
     count, and a little of it is kept for reading the plan out."""
-    started = time.monotonic()  # the limit is the whole wall time, building the model too
+    started = time.monotonic()
     inst = Instance(directory, params or Parameters())
     kept = min(max(READ_SECONDS, time_limit * READ_SHARE_NEW), time_limit * (1 - READ_SHARE))
     deadline = started + time_limit - kept
